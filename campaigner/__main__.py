@@ -1,0 +1,3 @@
+from campaigner.cli import main
+
+raise SystemExit(main())

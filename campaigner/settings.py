@@ -1,0 +1,142 @@
+"""Credentials and environment: read only from the environment or a ``.env`` file.
+
+Campaign files never hold credentials (the loader rejects them). Secrets are
+``SecretStr`` so that ``repr``, ``str``, logging and pydantic errors show ``**********``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from campaigner.errors import ConfigError
+
+Region = Literal["singapore", "mumbai"]
+
+# reference/exotel-api.md, "Hosts, auth, limits".
+REGION_HOSTS: dict[str, tuple[str, str]] = {
+    "singapore": ("https://api.exotel.com", "https://ccm-api.exotel.com"),
+    "mumbai": ("https://api.in.exotel.com", "https://ccm-api.in.exotel.com"),
+}
+
+# Environment variable names, documented in docs/operations.md.
+ENV_NAMES = (
+    "EXOTEL_API_KEY",
+    "EXOTEL_API_TOKEN",
+    "EXOTEL_ACCOUNT_SID",
+    "EXOTEL_REGION",
+    "EXOTEL_BASE_URL",
+    "EXOTEL_CCM_BASE_URL",
+    "CAMPAIGNER_HEARTBEAT_TOKEN",
+    "CAMPAIGNER_HOME",
+)
+
+
+class ExotelSettings(BaseSettings):
+    """How to reach and authenticate with Exotel.
+
+    ``base_url`` serves v1 and v2, ``ccm_base_url`` serves v3; both default to the
+    region's hosts and may point at the simulator, a proxy, or a test server.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="EXOTEL_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        hide_input_in_errors=True,
+    )
+
+    api_key: SecretStr | None = None
+    api_token: SecretStr | None = None
+    account_sid: str | None = None
+    region: Region = "singapore"
+    base_url: str | None = None
+    ccm_base_url: str | None = None
+
+    @field_validator("base_url", "ccm_base_url")
+    @classmethod
+    def _strip_slash(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def v1_base(self) -> str:
+        """Base URL for v1 and v2 paths (``/v1/Accounts/...``, ``/v2/accounts/...``)."""
+        return self.base_url or REGION_HOSTS[self.region][0]
+
+    @property
+    def v3_base(self) -> str:
+        """Base URL for v3 paths (``/v3/accounts/...``)."""
+        return self.ccm_base_url or REGION_HOSTS[self.region][1]
+
+    def require_credentials(self) -> tuple[str, str, str]:
+        """Return (key, token, account sid) or raise a ConfigError naming what is missing."""
+        missing = [
+            name
+            for name, value in (
+                ("EXOTEL_API_KEY", self.api_key),
+                ("EXOTEL_API_TOKEN", self.api_token),
+                ("EXOTEL_ACCOUNT_SID", self.account_sid),
+            )
+            if not value
+        ]
+        if missing:
+            raise ConfigError(
+                "missing " + ", ".join(missing) + ": set them in the environment or in a .env "
+                "file (see docs/operations.md); campaign files never hold credentials"
+            )
+        assert self.api_key is not None
+        assert self.api_token is not None
+        assert self.account_sid is not None
+        return (
+            self.api_key.get_secret_value(),
+            self.api_token.get_secret_value(),
+            self.account_sid,
+        )
+
+
+class CampaignerSettings(BaseSettings):
+    """campaigner's own settings (not Exotel's)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CAMPAIGNER_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        hide_input_in_errors=True,
+    )
+
+    # Secret path segment of the heartbeat URL configured once in Exotel's dashboard.
+    heartbeat_token: SecretStr | None = None
+    # Where cross-campaign state lives (DND cache, frequency caps); default ./.campaigner
+    home: str = ".campaigner"
+
+
+def load_exotel_settings() -> ExotelSettings:
+    """Read Exotel settings, turning pydantic's errors into a ConfigError without values."""
+    try:
+        return ExotelSettings()
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, "EXOTEL_")) from None
+
+
+def load_campaigner_settings() -> CampaignerSettings:
+    """Read campaigner's own settings from the environment or ``.env``."""
+    try:
+        return CampaignerSettings()
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, "CAMPAIGNER_")) from None
+
+
+def _describe(exc: ValidationError, prefix: str) -> str:
+    lines = []
+    for err in exc.errors(include_url=False, include_input=False):
+        name = prefix + "_".join(str(p) for p in err["loc"]).upper()
+        lines.append(f"{name}: {err['msg']}")
+    return "bad settings: " + "; ".join(lines)

@@ -1,0 +1,52 @@
+"""Hermetic by default: no real Exotel, no real credentials, no default state path.
+
+Every test runs in its own temporary working directory (so ``.env`` and
+``.campaigner/`` of the checkout are never read or written), with every
+``EXOTEL_*``/``CAMPAIGNER_*`` variable removed, and with real Exotel hosts
+unreachable: a request to one fails the test loudly.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+_FORBIDDEN_HOST_SUFFIX = "exotel.com"
+
+
+@pytest.fixture(autouse=True)
+def _hermetic(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in list(os.environ):
+        if name.startswith(("EXOTEL_", "CAMPAIGNER_")):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+    real_send = httpx.AsyncHTTPTransport.handle_async_request
+
+    async def guarded(self: httpx.AsyncHTTPTransport, request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        if host == _FORBIDDEN_HOST_SUFFIX or host.endswith("." + _FORBIDDEN_HOST_SUFFIX):
+            raise AssertionError(f"a test tried to reach the real Exotel host {host}")
+        return await real_send(self, request)
+
+    monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", guarded)
+
+
+@pytest.fixture
+def repo() -> Path:
+    """The checkout's root (campaigns/, docs/, templates/ live here)."""
+    return REPO
+
+
+@pytest.fixture
+def shared() -> Path:
+    """../shared beside the checkout (reference pages and fixtures)."""
+    if not SHARED.is_dir():
+        pytest.skip("../shared is not beside this checkout")
+    return SHARED
