@@ -68,6 +68,9 @@ class TemplateSet:
     def keys(self) -> list[str]:
         return list(self._renderers)
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._renderers
+
     def render(self, key: str, context: Mapping[str, object]) -> str:
         return self._renderers[key](context)
 
