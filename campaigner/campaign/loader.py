@@ -1,0 +1,185 @@
+"""Load a campaign file: every problem found at once, each at FILE:LINE:COL with its key path.
+
+Steps, each adding problems rather than stopping at the first: read and hash the
+bytes; parse YAML (syntax errors, duplicate keys); refuse credentials; validate
+the model (positions from ruamel, did-you-mean for unknown keys); cross-field and
+API-version rules; contacts (normalised, deduplicated, streamed); templates
+(checked against the contacts' variables and rendered for every contact).
+Relative paths in a campaign file are relative to the file's directory.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+from campaigner.campaign import rules
+from campaigner.campaign.contacts import scan
+from campaigner.campaign.credentials import credential_problems
+from campaigner.campaign.model import Campaign
+from campaigner.campaign.parties import resolve_parties
+from campaigner.campaign.resolved import Contact, LoadedCampaign, RejectedRow
+from campaigner.campaign.sources import CsvSource, InlineSource
+from campaigner.campaign.templates import Templates
+from campaigner.campaign.validation import validate_model
+from campaigner.campaign.yamlfile import YamlDocument, read_yaml
+from campaigner.clock import SystemClock, WallClock
+from campaigner.errors import CampaignInvalid, Problem
+
+ROW_PROBLEM_LIMIT = 50  # per file; then one summary line keeps the output readable
+Source = CsvSource | InlineSource
+
+
+def load_campaign(path: str | Path, clock: WallClock | None = None) -> LoadedCampaign:
+    """The validated campaign, or :class:`CampaignInvalid` carrying every error."""
+    loaded, problems = check_campaign(path, clock)
+    if loaded is None:
+        raise CampaignInvalid([p for p in problems if p.severity == "error"])
+    return loaded
+
+
+def check_campaign(
+    path: str | Path, clock: WallClock | None = None
+) -> tuple[LoadedCampaign | None, list[Problem]]:
+    """Every problem (errors and warnings) of the file; the campaign when there is no error."""
+    display = str(path)
+    file = Path(path)
+    doc, problems = read_yaml(file, display)
+    if doc is None:
+        return None, problems
+    found, drop = credential_problems(doc)
+    campaign, schema_problems = validate_model(doc, drop)
+    found += schema_problems
+    if campaign is None:
+        return None, _sorted(display, found)
+    now = (clock or SystemClock()).now()
+    found += [doc.problem(f.path, f.message, f.severity) for f in rules.check(campaign, now)]
+    loaded = _load_contacts(doc, campaign, found)
+    problems = _sorted(display, found)
+    if loaded is None or any(p.severity == "error" for p in problems):
+        return None, problems
+    return _with_warnings(loaded, problems), problems
+
+
+@dataclass
+class _RowProblems:
+    """Row problems of one file: the first ROW_PROBLEM_LIMIT kept, the rest counted."""
+
+    kept: list[Problem] = field(default_factory=list)
+    hidden: dict[str, int] = field(default_factory=lambda: {"error": 0, "warning": 0})
+
+    def add(self, problem: Problem) -> None:
+        if len(self.kept) < ROW_PROBLEM_LIMIT:
+            self.kept.append(problem)
+        else:
+            self.hidden[problem.severity] = self.hidden.get(problem.severity, 0) + 1
+
+    def summary(self, file: str) -> list[Problem]:
+        errors, warnings = self.hidden["error"], self.hidden["warning"]
+        if not errors + warnings:
+            return []
+        total = errors + warnings
+        text = f"... and {total:,} more row problems ({errors:,} errors, {warnings:,} warnings)"
+        return [Problem(file, 0, 0, text, "error" if errors else "warning")]
+
+
+def _source(doc: YamlDocument, campaign: Campaign, found: list[Problem]) -> Source | None:
+    contacts = campaign.contacts
+    if contacts.inline is not None:
+        return InlineSource(doc, contacts)
+    if contacts.file is None:
+        return None  # rules reported it
+    path = doc.path.parent / contacts.file
+    if not path.is_file():
+        message = f"no such file: {path} (paths are relative to the campaign file)"
+        found.append(doc.problem(("contacts", "file"), message))
+        return None
+    try:
+        codecs.lookup(contacts.encoding)
+    except LookupError:
+        found.append(
+            doc.problem(("contacts", "encoding"), f"unknown encoding '{contacts.encoding}'")
+        )
+        return None
+    return CsvSource(path, str(Path(doc.display).parent / contacts.file), contacts)
+
+
+def _load_contacts(
+    doc: YamlDocument, campaign: Campaign, found: list[Problem]
+) -> LoadedCampaign | None:
+    _check_opt_out_files(doc, campaign, found)
+    source = _source(doc, campaign, found)
+    variables, header_problems = source.header() if source is not None else ([], [])
+    found += header_problems
+    templates = Templates(doc, campaign, variables)
+    found += templates.problems
+    if source is None or any(p.severity == "error" for p in header_problems):
+        return None
+    counts = {"contacts": 0, "invalid": 0, "duplicate": 0}
+    rows = _RowProblems()
+    for item in scan(source.rows(), campaign.contacts, campaign.screening.dedupe):
+        if isinstance(item, Contact):
+            counts["contacts"] += 1
+            for message in templates.check_contact(item):
+                rows.add(Problem(item.source.rsplit(":", 1)[0], _line(item), 1, message))
+        elif isinstance(item, RejectedRow):
+            counts[item.reason] += 1
+        else:
+            rows.add(item)
+    found += rows.kept + rows.summary(getattr(source, "display", doc.display))
+    parties = resolve_parties(campaign)
+    return LoadedCampaign(
+        path=doc.path.resolve(),
+        base_dir=doc.path.parent.resolve(),
+        sha256=doc.sha256,
+        campaign=campaign,
+        agents=tuple(parties.agents),
+        caller_ids=tuple(parties.caller_ids),
+        connect_to=parties.connect_to,
+        templates=templates.template_set,
+        warnings=(),
+        _contacts=partial(_contacts, source, campaign),
+        _rejected=partial(_rejected, source, campaign),
+        contact_count=counts["contacts"],
+        invalid_count=counts["invalid"],
+        duplicates=counts["duplicate"],
+    )
+
+
+def _line(contact: Contact) -> int:
+    return int(contact.source.rsplit(":", 1)[1])
+
+
+def _contacts(source: Source, campaign: Campaign) -> Iterator[Contact]:
+    for item in scan(source.rows(), campaign.contacts, campaign.screening.dedupe):
+        if isinstance(item, Contact):
+            yield item
+
+
+def _rejected(source: Source, campaign: Campaign) -> Iterator[RejectedRow]:
+    for item in scan(source.rows(), campaign.contacts, campaign.screening.dedupe):
+        if isinstance(item, RejectedRow):
+            yield item
+
+
+def _check_opt_out_files(doc: YamlDocument, campaign: Campaign, found: list[Problem]) -> None:
+    for index, name in enumerate(campaign.screening.opt_out):
+        if not (doc.path.parent / name).is_file():
+            message = (
+                f"no such file: {doc.path.parent / name} (paths are relative to the campaign file)"
+            )
+            found.append(doc.problem(("screening", "opt_out", index), message))
+
+
+def _with_warnings(loaded: LoadedCampaign, problems: list[Problem]) -> LoadedCampaign:
+    from dataclasses import replace
+
+    return replace(loaded, warnings=tuple(problems))
+
+
+def _sorted(display: str, problems: list[Problem]) -> list[Problem]:
+    """The campaign file's problems first, by position; then each other file's."""
+    return sorted(problems, key=lambda p: (p.file != display, p.file, p.line, p.col))

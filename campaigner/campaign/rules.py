@@ -1,0 +1,198 @@
+"""Rules that span fields or depend on the API version, each naming the key path it is about.
+
+The model checks shapes and ranges; these check what only makes sense together:
+options the chosen API lacks (the message names the API that has them), the dial
+mode's parties, schedule coherence, and warnings a reviewer should see before a
+campaign dials thousands of people.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from campaigner.campaign.durations import format_duration
+from campaigner.campaign.findings import Finding, error, only_in, warning
+from campaigner.campaign.model import Campaign, ContactFirst, Flow
+from campaigner.campaign.parties import resolve_parties
+from campaigner.campaign.validation import suggest
+from campaigner.phones import is_region
+
+# Hours in which commercial calls to Indian customers are expected (TRAI's 09:00-21:00).
+CALLING_HOURS = (9 * 60, 21 * 60)
+
+Rule = Callable[[Campaign, datetime], Iterator[Finding]]
+
+
+def check(campaign: Campaign, now: datetime) -> list[Finding]:
+    """Every finding of every rule; ``now`` (aware) is injected so tests are exact."""
+    findings = list(resolve_parties(campaign).findings)
+    for rule in RULES:
+        findings.extend(rule(campaign, now))
+    return findings
+
+
+def api_options(c: Campaign, now: datetime) -> Iterator[Finding]:
+    """Options that exist in one API version only."""
+    if c.api == "v3":
+        if c.call.call_type is not None:
+            yield error(("call", "call_type"), only_in("v1", "CallType", "v3"))
+        if isinstance(c.dial, Flow):
+            yield error(("dial", "mode"), "flow is " + only_in("v1", "Url of a flow", "v3"))
+        return
+    playbacks = c.playbacks()
+    single = not isinstance(c.call.playback, list)
+    if len(playbacks) > 1:
+        wire = "a list of playback; v1 has one StartPlaybackValue"
+        yield error(("call", "playback"), "more than one playback is " + only_in("v3", wire, "v1"))
+    for index, playback in enumerate(playbacks):
+        if playback.when == "end":
+            path = ("call", "playback", "when") if single else ("call", "playback", index, "when")
+            yield error(path, "when: end is " + only_in("v3", "playback[].event: end", "v1"))
+    if c.callbacks.method == "GET":
+        yield error(("callbacks", "method"), only_in("v3", "status_callback[].method", "v1"))
+
+
+def dial_parties(c: Campaign, now: datetime) -> Iterator[Finding]:
+    """contact_first connects to agents or one fixed number, never both or neither."""
+    if isinstance(c.dial, ContactFirst) and (c.dial.agents is None) == (c.dial.connect_to is None):
+        yield error(("dial",), "contact_first needs exactly one of agents or connect_to")
+
+
+def contacts_source(c: Campaign, now: datetime) -> Iterator[Finding]:
+    """Exactly one of file / inline; a region phonenumbers knows."""
+    if (c.contacts.file is None) == (c.contacts.inline is None):
+        yield error(("contacts",), "needs exactly one of file or inline")
+    if not is_region(c.contacts.default_region):
+        message = f"unknown region '{c.contacts.default_region}' (an ISO 3166 code such as IN)"
+        yield error(("contacts", "default_region"), message)
+
+
+def recording(c: Campaign, now: datetime) -> Iterator[Finding]:
+    """Channels and format mean nothing unless the call is recorded."""
+    rec = c.call.recording
+    if rec is not None and not rec.record:
+        for name in ("channels", "format"):
+            if getattr(rec, name) is not None:
+                message = "has no effect without record: true"
+                yield warning(("call", "recording", name), message)
+
+
+def schedule_values(c: Campaign, now: datetime) -> Iterator[Finding]:
+    """Timezone exists, windows end after they start, dates are dates, deadline is later."""
+    tz = _zone(c)
+    if tz is None:
+        zones = sorted(available_timezones())
+        message = f"unknown timezone '{c.schedule.timezone}'" + suggest(c.schedule.timezone, zones)
+        yield error(("schedule", "timezone"), message)
+    for index, window in enumerate(c.schedule.windows):
+        if window.end_minutes <= window.start_minutes:
+            message = (
+                f"end {window.end} is not after start {window.start} (no window crosses midnight)"
+            )
+            yield error(("schedule", "windows", index, "end"), message)
+    for index, text in enumerate(c.schedule.skip_dates):
+        try:
+            date.fromisoformat(text)
+        except ValueError:
+            yield error(("schedule", "skip_dates", index), f"'{text}' is not a date (YYYY-MM-DD)")
+    start, deadline = _aware(c.schedule.not_before, tz), _aware(c.schedule.deadline, tz)
+    if start is not None and deadline is not None and deadline <= start:
+        yield error(("schedule", "deadline"), "the deadline is not after not_before")
+
+
+def schedule_warnings(c: Campaign, now: datetime) -> Iterator[Finding]:
+    """Windows outside calling hours; no deadline; a deadline already past."""
+    tz = _zone(c)
+    low, high = CALLING_HOURS
+    for index, window in enumerate(c.schedule.windows):
+        if window.start_minutes < low or window.end_minutes > high:
+            message = (
+                f"{window.start}-{window.end} allows calls outside 09:00-21:00 "
+                f"({c.schedule.timezone}), the hours Indian customers may be called"
+            )
+            yield warning(("schedule", "windows", index), message)
+    deadline = _aware(c.schedule.deadline, tz)
+    if deadline is None:
+        yield warning(("schedule",), "no deadline: the run goes on until every contact is final")
+    elif deadline <= now:
+        yield warning(("schedule", "deadline"), "the deadline has passed: nothing would be dialed")
+
+
+def retry_span(c: Campaign, now: datetime) -> Iterator[Finding]:
+    """A retry policy whose total span cannot fit before the deadline."""
+    if c.retry.max_attempts > 1 and not c.retry.on:
+        yield warning(("retry", "on"), "is empty: no outcome earns another attempt")
+    tz = _zone(c)
+    deadline = _aware(c.schedule.deadline, tz)
+    if deadline is None or c.retry.max_attempts < 2:
+        return
+    start = max(now, _aware(c.schedule.not_before, tz) or now)
+    span = retry_total(c)
+    if start + span > deadline:
+        left = format_duration(max(deadline - start, timedelta(0)))
+        message = (
+            f"the retries need up to {format_duration(span)} after a first attempt, but only "
+            f"{left} remain before the deadline: late attempts will expire"
+        )
+        yield warning(("retry", "backoff"), message)
+
+
+def retry_total(c: Campaign) -> timedelta:
+    """The sum of the backoff delays between the first and the last attempt."""
+    backoff, total = c.retry.backoff, timedelta(0)
+    for n in range(1, c.retry.max_attempts):
+        total += min(backoff.first * backoff.factor ** (n - 1), backoff.max)
+    return total
+
+
+def tracking(c: Campaign, now: datetime) -> Iterator[Finding]:
+    """Callbacks reachable; events that include the terminal one; polling that makes sense."""
+    if c.callbacks.public_url is None:
+        message = (
+            "no public_url: Exotel cannot reach this run, so calls are tracked by polling "
+            "only (slower, and it spends the API budget)"
+        )
+        yield warning(("callbacks",), message)
+    if "terminal" not in c.callbacks.events:
+        message = "without terminal the run learns outcomes by polling only"
+        yield warning(("callbacks", "events"), message)
+    if c.tracking.poll_after >= c.tracking.give_up_after:
+        yield warning(
+            ("tracking", "give_up_after"), "is not after poll_after: calls are never polled"
+        )
+
+
+def screening(c: Campaign, now: datetime) -> Iterator[Finding]:
+    """dnd: only_transactional without call_type trans skips every DND number."""
+    if c.screening.dnd == "only_transactional" and c.call.call_type != "trans":
+        message = "only_transactional without call.call_type: trans skips every DND number"
+        yield warning(("screening", "dnd"), message)
+
+
+def _zone(c: Campaign) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(c.schedule.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _aware(value: datetime | None, tz: ZoneInfo | None) -> datetime | None:
+    """Naive instants in a campaign file mean the schedule's timezone."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=tz or ZoneInfo("Asia/Kolkata"))
+
+
+RULES: tuple[Rule, ...] = (
+    api_options,
+    dial_parties,
+    contacts_source,
+    recording,
+    schedule_values,
+    schedule_warnings,
+    retry_span,
+    tracking,
+    screening,
+)
