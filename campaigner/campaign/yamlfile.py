@@ -17,6 +17,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from campaigner.errors import Problem
 
@@ -88,8 +89,10 @@ def read_yaml(path: Path, display: str) -> tuple[YamlDocument | None, list[Probl
         return None, [_syntax_problem(display, exc)]
     except YAMLError as exc:  # unmarked: rare (e.g. reader errors)
         return None, [Problem(display, 0, 0, f"YAML error: {exc}")]
+    except ValueError as exc:  # ruamel builds timestamps eagerly: 2026-13-01 raises here
+        return None, [_bad_timestamp(display, text, exc)]
     if not isinstance(data, CommentedMap):
-        kind = "empty" if data is None else f"a {type(data).__name__}"
+        kind = "empty" if data is None else "a list" if isinstance(data, list) else "one value"
         message = f"a campaign file must be a mapping of keys (name, api, ...); this one is {kind}"
         return None, [Problem(display, 1, 1, message)]
     return YamlDocument(path, display, text, sha, data), []
@@ -104,6 +107,31 @@ def _syntax_problem(display: str, exc: MarkedYAMLError) -> Problem:
     if mark is None:
         return Problem(display, 0, 0, message)
     return Problem(display, mark.line + 1, mark.column + 1, message)
+
+
+def _bad_timestamp(display: str, text: str, exc: ValueError) -> Problem:
+    """Find the unquoted date that ruamel could not build, by composing without building."""
+    stack = [YAML(typ="rt").compose(text)]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ScalarNode):
+            if str(node.tag).endswith(":timestamp") and not _is_timestamp(node.value):
+                mark = node.start_mark
+                message = f"'{node.value}' is not a valid date or time ({exc})"
+                return Problem(display, mark.line + 1, mark.column + 1, message)
+        elif isinstance(node, SequenceNode):
+            stack.extend(reversed(node.value))
+        elif isinstance(node, MappingNode):
+            stack.extend(v for pair in reversed(node.value) for v in reversed(pair))
+    return Problem(display, 0, 0, f"invalid value: {exc}")
+
+
+def _is_timestamp(value: str) -> bool:
+    try:
+        datetime.fromisoformat(value.strip().replace(" ", "T", 1))
+    except ValueError:
+        return False
+    return True
 
 
 def locate(root: Any, path: Sequence[PathPart], *, at_key: bool = False) -> tuple[int, int]:
