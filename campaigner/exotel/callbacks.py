@@ -38,7 +38,7 @@ def parse_v1_callback(body: bytes, content_type: str, query: str = "") -> CallOb
     """
     try:
         data = _fields(body, content_type, query, "POST")
-        return _v1_observation(validate(V1Callback, data, "v1 callback"), data)
+        return _v1_observation(validate(V1Callback, data, ""), data)
     except (forms.FormError, ParseError) as exc:
         raise CallbackError(f"v1 callback: {exc}") from None
     except Exception as exc:  # the contract: malformed input never escapes as anything else
@@ -58,7 +58,7 @@ def parse_v3_callback(
         data = _fields(body, content_type, query, method.upper())
         if "call_details" not in data:
             data = {"event_details": {"event_type": data.get("event_type")}, "call_details": data}
-        callback = validate(V3Callback, data, "v3 callback")
+        callback = validate(V3Callback, data, "")
         return callback.call_details.observation("callback", data, event=callback.event())
     except (forms.FormError, ParseError) as exc:
         raise CallbackError(f"v3 callback: {exc}") from None
@@ -72,7 +72,7 @@ def parse_heartbeat(body: bytes, content_type: str) -> Heartbeat:
     del content_type  # 000 shows JSON bodies only
     try:
         forms.check_size(body, MAX_HEARTBEAT_BYTES)
-        beat = validate(_Heartbeat, forms.decode_json(body), "heartbeat")
+        beat = validate(_Heartbeat, forms.decode_json(body), "")
     except (forms.FormError, ParseError) as exc:
         raise CallbackError(f"heartbeat: {exc}") from None
     except Exception as exc:  # the contract: malformed input never escapes as anything else

@@ -79,6 +79,8 @@ def describe(status: int, body: bytes) -> tuple[int, str | None, str]:
         if found is not None:
             code, message = found
             return status, code, message or _reason(status)
+    if body.lstrip().startswith(b"<"):
+        return status, None, short_text(body) or _reason(status)  # an HTML error page
     return status, None, _reason(status)
 
 

@@ -35,8 +35,9 @@ def media_type(content_type: str) -> str:
 
 def decode_json(body: bytes) -> dict[str, object]:
     """A JSON object body."""
+    text = _utf8(body)
     try:
-        data = json.loads(_utf8(body))
+        data = json.loads(text)
     except ValueError:
         raise FormError("body is not valid JSON") from None
     if not isinstance(data, dict):

@@ -27,11 +27,12 @@ class ParseError(ValueError):
 
 
 def validate(model: type[Model], data: object, what: str) -> Model:
-    """``model.model_validate`` with a one-line message naming the first bad field."""
+    """``model.model_validate`` with a one-line message naming the first bad field,
+    prefixed with ``what`` when given."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ParseError(f"{what}: {describe(exc)}") from None
+        raise ParseError(f"{what}: {describe(exc)}" if what else describe(exc)) from None
 
 
 def describe(exc: ValidationError) -> str:

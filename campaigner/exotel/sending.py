@@ -97,6 +97,16 @@ class Scrubber:
             value = value.replace(secret, "********")
         return value
 
+    def cause(self, exc: Exception) -> Exception:
+        """``exc`` to chain as ``__cause__``, or a same-type copy with a scrubbed text."""
+        text = str(exc)
+        if self.text(text) == text:
+            return exc
+        try:
+            return type(exc)(self.text(text))
+        except Exception:  # an exception type with another constructor
+            return RuntimeError(f"{type(exc).__name__}: {self.text(text)}")
+
     def error(self, err: ExotelError) -> ExotelError:
         """The same error, rebuilt if any of its texts carried a secret."""
         texts = (err.message, err.code or "", err.path or "")
@@ -138,9 +148,9 @@ class Sender:
                 response = await self._send(req, purpose, attempt)
             except _RETRYABLE as exc:
                 if last:
-                    raise self._lost(TransportError, req, exc, attempt) from exc
+                    raise self._lost(TransportError, req, exc, attempt) from self._scrub.cause(exc)
             except httpx.HTTPError as exc:
-                raise self._lost(TransportError, req, exc, attempt) from exc
+                raise self._lost(TransportError, req, exc, attempt) from self._scrub.cause(exc)
             else:
                 if last or not _retryable(response.status_code):
                     return self._answer(req, response)
@@ -153,9 +163,9 @@ class Sender:
         try:
             response = await self._send(req, purpose, 1)
         except _NOT_SENT as exc:
-            raise self._lost(TransportError, req, exc, 1) from exc
+            raise self._lost(TransportError, req, exc, 1) from self._scrub.cause(exc)
         except httpx.HTTPError as exc:
-            raise self._lost(OutcomeUnknownError, req, exc, 1) from exc
+            raise self._lost(OutcomeUnknownError, req, exc, 1) from self._scrub.cause(exc)
         try:
             return self._answer(req, response)
         except ExotelError as exc:
