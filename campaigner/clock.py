@@ -49,3 +49,7 @@ class TrioWallClock:
     def trio_at(self, when: datetime) -> float:
         """The trio clock reading at which wall time reaches ``when``."""
         return self._t0 + (when.astimezone(UTC) - self._anchor).total_seconds()
+
+    def trio_at_epoch(self, epoch: float) -> float:
+        """The trio clock reading at Unix time ``epoch``."""
+        return self.trio_at(datetime.fromtimestamp(epoch, UTC))

@@ -1,0 +1,103 @@
+"""Before a run dials: claim the journal, compare with the last run, sync the contacts.
+
+Running ``campaigner run`` again on the same file resumes from the journal. The
+journal remembers the campaign it belongs to and the file it ran; an edited file
+resumes with a summary of what changed: contacts added are dialed, contacts
+removed are not (those never dialed end ``skipped``, reason ``removed``), and
+changed call options apply to new calls only (calls are compiled at dial time).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from campaigner.campaign.resolved import LoadedCampaign
+from campaigner.errors import StateError
+from campaigner.store.journal import Journal
+
+
+@dataclass(frozen=True)
+class Preparation:
+    """What preparing the journal found."""
+
+    token: str
+    resumed: bool
+    file_changed: bool
+    added: int
+    removed: int
+    changed_sections: list[str] = field(default_factory=list)
+
+    def summary(self) -> list[str]:
+        """Human lines describing a resumed, edited campaign."""
+        if not self.resumed:
+            return []
+        lines = ["resuming from the journal"]
+        if self.file_changed:
+            lines.append(
+                "the campaign file changed since the last run: "
+                f"{self.added} contacts added (will be dialed), "
+                f"{self.removed} removed (will not be dialed)"
+            )
+            if self.changed_sections:
+                lines.append(
+                    "changed settings (apply to new calls only): "
+                    + ", ".join(self.changed_sections)
+                )
+        return lines
+
+
+def prepare_journal(journal: Journal, loaded: LoadedCampaign, at: float) -> Preparation:
+    """Claim or resume ``journal`` for ``loaded``; import its contacts. One call per run."""
+    name = journal.get_meta("campaign")
+    if name is not None and name != loaded.campaign.name:
+        raise StateError(
+            f"{journal.path}: this journal belongs to campaign '{name}', "
+            f"not '{loaded.campaign.name}'"
+        )
+    resumed = name is not None
+    token = journal.get_meta("callback_token") or secrets.token_urlsafe(24)
+    previous_sha = journal.get_meta("sha256")
+    previous = json.loads(journal.get_meta("settings") or "{}")
+    current = _settings(loaded)
+    with journal.transaction():
+        journal.set_meta("campaign", loaded.campaign.name)
+        journal.set_meta("callback_token", token)
+        journal.set_meta("file", str(loaded.path))
+        journal.set_meta("sha256", loaded.sha256)
+        journal.set_meta("api", loaded.campaign.api)
+        journal.set_meta("mode", loaded.campaign.dial.mode)
+        journal.set_meta("settings", json.dumps(current, sort_keys=True, default=str))
+    added, removed = journal.sync_contacts(
+        ((c.phone, c.raw_phone, c.source, c.variables) for c in loaded.iter_contacts()), at
+    )
+    journal.record_skipped_rows(
+        (r.source, r.raw_phone, r.reason, r.message) for r in loaded.iter_rejected()
+    )
+    changed = sorted(k for k in set(previous) | set(current) if previous.get(k) != current.get(k))
+    file_changed = resumed and previous_sha != loaded.sha256
+    prep = Preparation(
+        token=token,
+        resumed=resumed,
+        file_changed=file_changed,
+        added=added if resumed else 0,
+        removed=removed,
+        changed_sections=[c for c in changed if c != "contacts"] if file_changed else [],
+    )
+    if file_changed:
+        journal.log(
+            at,
+            "file_changed",
+            "; ".join(prep.summary()[1:]),
+            added=added,
+            removed=removed,
+            sections=prep.changed_sections,
+        )
+    return prep
+
+
+def _settings(loaded: LoadedCampaign) -> dict[str, Any]:
+    dumped: dict[str, Any] = loaded.campaign.model_dump(mode="json")
+    return {k: v for k, v in dumped.items() if k not in ("name",)}

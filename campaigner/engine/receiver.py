@@ -1,0 +1,211 @@
+"""The callback receiver: Exotel's status callbacks and heartbeats, over ASGI.
+
+Why it looks like this:
+- Exotel signs nothing and sends no auth (exotel-api.md, "What public integrations
+  add"), so the callback URL carries an unguessable per-run token, and the
+  heartbeat URL a secret from the settings; anything else is refused (403/404).
+- The handler journals the event (synchronously, via ``on_call``/``on_heartbeat``)
+  and only then answers 200: an event acknowledged is an event kept. The work is
+  microseconds, so Exotel gets its prompt 200 (FAQ: "Always respond with HTTP 200
+  promptly").
+- Bodies are capped (413) and read with a deadline, so a hostile or slow client
+  cannot hold the run's memory or its receiver.
+The path's last segments decide the route, so a reverse proxy may keep or strip a
+prefix: ``.../<token>/v1``, ``.../<token>/v3``, ``.../heartbeat/<secret>``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import trio
+from hypercorn.config import Config
+from hypercorn.trio import serve
+
+from campaigner.domain import CallObservation
+from campaigner.errors import CallbackError
+from campaigner.exotel.callbacks import parse_heartbeat, parse_v1_callback, parse_v3_callback
+from campaigner.exotel.models import Heartbeat
+
+log = logging.getLogger("campaigner.receiver")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+MAX_BODY = 64 * 1024
+BODY_DEADLINE = 10.0
+
+
+@dataclass
+class ReceiverStats:
+    """Counters for the progress display and the report."""
+
+    accepted: int = 0
+    heartbeats: int = 0
+    refused: int = 0
+    malformed: int = 0
+    too_large: int = 0
+    by_status: dict[int, int] = field(default_factory=dict)
+
+
+class CallbackReceiver:
+    """An ASGI app; ``on_call`` and ``on_heartbeat`` journal an event and return."""
+
+    def __init__(
+        self,
+        token: str,
+        on_call: Callable[[CallObservation], None],
+        *,
+        heartbeat_token: str | None = None,
+        on_heartbeat: Callable[[Heartbeat], None] | None = None,
+        max_body: int = MAX_BODY,
+    ) -> None:
+        self._token = token
+        self._on_call = on_call
+        self._heartbeat_token = heartbeat_token
+        self._on_heartbeat = on_heartbeat
+        self._max_body = max_body
+        self.stats = ReceiverStats()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            raise RuntimeError(f"unsupported ASGI scope {scope['type']}")
+        status, text = await self._handle(scope, receive)
+        self.stats.by_status[status] = self.stats.by_status.get(status, 0) + 1
+        await _respond(send, status, text)
+
+    async def _handle(self, scope: Scope, receive: Receive) -> tuple[int, str]:
+        parts = [p for p in str(scope.get("path", "")).split("/") if p]
+        method = str(scope.get("method", "GET")).upper()
+        if len(parts) < 2 or method not in ("GET", "POST"):
+            self.stats.refused += 1
+            return 404, "not found"
+        if parts[-2] == "heartbeat":
+            secret, route = parts[-1], "heartbeat"
+        else:
+            secret, route = parts[-2], parts[-1]
+        if not self._authorised(secret, route):
+            self.stats.refused += 1
+            log.warning("refused a callback with a wrong token on %s", route)
+            return 403, "forbidden"
+        body = await _read_body(receive, self._max_body)
+        if body is None:
+            self.stats.too_large += 1
+            return 413, "payload too large"
+        content_type = _header(scope, b"content-type")
+        query = bytes(scope.get("query_string", b"")).decode("latin-1")
+        try:
+            return self._dispatch(route, body, content_type, query, method)
+        except CallbackError as exc:
+            self.stats.malformed += 1
+            log.warning("malformed %s callback: %s", route, exc)
+            return 400, "malformed"
+
+    def _authorised(self, secret: str, route: str) -> bool:
+        if route == "heartbeat":
+            expected = self._heartbeat_token
+            return expected is not None and hmac.compare_digest(secret, expected)
+        return route in ("v1", "v3") and hmac.compare_digest(secret, self._token)
+
+    def _dispatch(
+        self, route: str, body: bytes, content_type: str, query: str, method: str
+    ) -> tuple[int, str]:
+        if route == "heartbeat":
+            if self._on_heartbeat is None:
+                return 404, "not found"
+            self._on_heartbeat(parse_heartbeat(body, content_type))
+            self.stats.heartbeats += 1
+            return 200, "OK"
+        if route == "v1":
+            obs = parse_v1_callback(body, content_type, query)
+        else:
+            obs = parse_v3_callback(body, content_type, query, method)
+        self._on_call(obs)
+        self.stats.accepted += 1
+        return 200, "OK"
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    with trio.move_on_after(BODY_DEADLINE):
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return b"".join(chunks)
+            chunk = bytes(message.get("body", b""))
+            size += len(chunk)
+            if size > limit:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+    return None
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope.get("headers", []):
+        if bytes(key).lower() == name:
+            return bytes(value).decode("latin-1")
+    return ""
+
+
+async def _respond(send: Send, status: int, text: str) -> None:
+    body = text.encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"text/plain"), (b"content-length", b"%d" % len(body))],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    # Hypercorn crashes if an app returns on lifespan without answering (stack.md s. 3).
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def serve_receiver(
+    app: CallbackReceiver,
+    listen: str,
+    *,
+    shutdown: trio.Event,
+    task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve ``app`` on ``listen`` (host:port) until ``shutdown`` is set.
+
+    Reports the bound URL through ``task_status`` (port 0 picks a free port).
+    """
+    config = Config()
+    config.bind = [listen]
+    config.accesslog = None
+    config.errorlog = log
+    config.graceful_timeout = 2.0
+    config.keep_alive_timeout = 5.0
+    config.h11_max_incomplete_size = 16 * 1024
+
+    async def run(task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
+        # hypercorn types its app argument narrowly; CallbackReceiver is a plain ASGI 3 app.
+        asgi: Any = app
+        await serve(asgi, config, shutdown_trigger=shutdown.wait, task_status=task_status)
+
+    async with trio.open_nursery() as nursery:
+        binds = await nursery.start(run)
+        task_status.started(str(binds[0]))

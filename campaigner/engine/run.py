@@ -1,0 +1,306 @@
+"""``run_campaign``: one nursery tree that dials, tracks and stops cleanly.
+
+::
+
+    run nursery
+    ├── rate limiter          (every request of the run passes through it)
+    ├── callback receiver     (hypercorn on callbacks.listen, unless in-process)
+    ├── extra services        (the in-process simulator in sandbox mode and tests)
+    ├── poller, reconciler    (the safety net)
+    ├── dialer                (places calls; each POST in its own child task)
+    ├── progress              (terminal display or log lines)
+    └── signal watcher        (Ctrl-C once: stop dialing, grace; twice: stop now)
+
+Exception groups stay inside: the caller sees one ``CampaignerError`` (or a
+``RunResult``). Every state change is journaled before it is acted upon, so any
+stop, clean or not, leaves a journal that ``campaigner run`` resumes from.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import httpx
+import trio
+
+from campaigner import __version__
+from campaigner.campaign.resolved import LoadedCampaign
+from campaigner.clock import TrioWallClock
+from campaigner.compile import callback_url
+from campaigner.engine.context import RunContext, RunStats
+from campaigner.engine.dialer import Dialer
+from campaigner.engine.gate import EngineGate
+from campaigner.engine.limiter import RateLimiter
+from campaigner.engine.prepare import Preparation, prepare_journal
+from campaigner.engine.receiver import CallbackReceiver, serve_receiver
+from campaigner.engine.registry import AgentPool, CallerIds, CallRegistry, OpenCall, Slots
+from campaigner.engine.tracker import Tracker
+from campaigner.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    CampaignerError,
+)
+from campaigner.exotel.client import ExotelClient
+from campaigner.schedule import CallingSchedule
+from campaigner.settings import ExotelSettings
+from campaigner.store.journal import Journal
+
+log = logging.getLogger("campaigner.run")
+
+ExtraServices = Callable[[trio.Nursery, CallbackReceiver], Awaitable[None]]
+Reporter = Callable[[str], None]
+
+
+@dataclass
+class RunOptions:
+    """How to run, beyond what the campaign file says."""
+
+    settings: ExotelSettings
+    transport: httpx.AsyncBaseTransport | None = None  # the simulator's, in-process
+    serve_callbacks: bool = True  # False: no socket (in-process callbacks)
+    public_url: str | None = None  # overrides callbacks.public_url (sandbox, tests)
+    extra_services: ExtraServices | None = None
+    handle_signals: bool = True
+    grace: float = 60.0  # after the first Ctrl-C, keep tracking calls this long
+    record_wait: float = 300.0  # at the end, wait this long for late-finished records
+    sandbox: bool = False
+    progress: Callable[[RunContext], Awaitable[None]] | None = None
+    on_ready: Callable[[RunContext], None] | None = None  # tests: inspect the wiring
+
+
+@dataclass
+class RunResult:
+    """How a run ended."""
+
+    reason: str  # complete | deadline | interrupted
+    exit_code: int
+    counts: dict[str, int]
+    stats: RunStats
+    preparation: Preparation
+    messages: list[str] = field(default_factory=list)
+
+
+async def run_campaign(
+    loaded: LoadedCampaign,
+    options: RunOptions,
+    *,
+    clock: TrioWallClock | None = None,
+    report: Reporter = print,
+) -> RunResult:
+    """Run (or resume) ``loaded`` until every contact is final, the deadline, or a stop."""
+    clock = clock or TrioWallClock()
+    journal = Journal.open(loaded.journal_path)
+    try:
+        return await _run(loaded, options, clock, journal, report)
+    finally:
+        journal.close()
+
+
+async def _run(
+    loaded: LoadedCampaign,
+    options: RunOptions,
+    clock: TrioWallClock,
+    journal: Journal,
+    report: Reporter,
+) -> RunResult:
+    campaign = loaded.campaign
+    prep = prepare_journal(journal, loaded, clock.now().timestamp())
+    for line in prep.summary():
+        report(line)
+    run_id = journal.begin_run(clock.now().timestamp(), loaded.sha256, __version__, options.sandbox)
+    stats = RunStats(contacts=loaded.contact_count)
+    stats.outcomes.update(
+        {k: v for k, v in journal.counts().items() if k not in ("ready", "active")}
+    )
+    public = options.public_url or campaign.callbacks.public_url
+    status_url = callback_url(public, prep.token, campaign.api) if public else None
+    if status_url is None:
+        report("no callbacks.public_url: calls are tracked by polling only")
+    reason = "failed"
+    interrupted = trio.Event()
+    try:
+        async with trio.open_nursery() as nursery:
+            limiter = await nursery.start(RateLimiter(campaign.pacing.requests_per_minute).run)
+            gate = EngineGate(
+                limiter,
+                lambda purpose, status: journal.log_request(
+                    clock.now().timestamp(), purpose, status
+                ),
+            )
+            async with ExotelClient(
+                options.settings, transport=options.transport, gate=gate
+            ) as client:
+                ctx = RunContext(
+                    loaded=loaded,
+                    journal=journal,
+                    client=client,
+                    gate=gate,
+                    limiter=limiter,
+                    clock=clock,
+                    schedule=CallingSchedule(campaign.schedule),
+                    registry=CallRegistry(),
+                    slots=Slots(campaign.pacing.max_concurrent_calls),
+                    agents=AgentPool(loaded.agents) if loaded.agents else None,
+                    caller_ids=CallerIds(loaded.caller_ids),
+                    stats=stats,
+                )
+                reason = await _serve(ctx, nursery, options, prep, status_url, report, interrupted)
+                nursery.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        raise _one_error(group) from None
+    finally:
+        if interrupted.is_set():
+            reason = "interrupted"
+        journal.end_run(run_id, clock.now().timestamp(), reason)
+    counts = journal.counts()
+    code = EXIT_INTERRUPTED if reason == "interrupted" else EXIT_OK
+    return RunResult(reason, code, counts, stats, prep)
+
+
+async def _serve(
+    ctx: RunContext,
+    nursery: trio.Nursery,
+    options: RunOptions,
+    prep: Preparation,
+    status_url: str | None,
+    report: Reporter,
+    interrupted: trio.Event,
+) -> str:
+    tracker = Tracker(ctx)
+    recovered = _recover(ctx, tracker)
+    if recovered:
+        report(f"{recovered} calls from the last run are still being followed")
+    app = CallbackReceiver(prep.token, tracker.observe)
+    shutdown = trio.Event()
+    if options.serve_callbacks and status_url is not None:
+        bound = await nursery.start(
+            lambda task_status: serve_receiver(
+                app,
+                ctx.loaded.campaign.callbacks.listen,
+                shutdown=shutdown,
+                task_status=task_status,
+            )
+        )
+        report(f"listening for callbacks on {bound}")
+    if options.extra_services is not None:
+        await options.extra_services(nursery, app)
+    await nursery.start(tracker.run_poller)
+    await nursery.start(tracker.run_reconciler)
+    ctx.journal.log(ctx.now(), "run_started", "run started", resumed=prep.resumed)
+    if options.handle_signals:
+        await nursery.start(_watch_signals, ctx, interrupted, options.grace, nursery, report)
+    if options.progress is not None:
+        nursery.start_soon(options.progress, ctx)
+    if options.on_ready is not None:
+        options.on_ready(ctx)
+    await nursery.start(Dialer(ctx, tracker, status_url).run)
+    await _until_finished(ctx, tracker, 0.0 if interrupted.is_set() else options.record_wait)
+    shutdown.set()
+    if interrupted.is_set():
+        return "interrupted"
+    if ctx.schedule.next_open(ctx.clock.now()) is None:
+        expired = ctx.journal.expire_ready(ctx.now(), "deadline reached")
+        ctx.stats.outcomes["expired"] += expired
+        return "deadline"
+    return "complete"
+
+
+def _recover(ctx: RunContext, tracker: Tracker) -> int:
+    """Rebuild open calls from the journal; an intent without a SID may have been sent."""
+    for row in ctx.journal.open_calls():
+        contact = ctx.journal.contact(row.contact_id)
+        state = "placed" if row.sid else "ambiguous"
+        if row.state == "intent":
+            ctx.journal.call_ambiguous(row.id, 0, "the run stopped before the answer", ctx.now())
+        call = OpenCall(
+            call_id=row.id,
+            contact_id=row.contact_id,
+            phone=contact.phone,
+            attempt=row.attempt,
+            first_leg=row.agent or contact.phone,
+            caller_id=row.caller_id,
+            agent=row.agent,
+            state=state,
+            intent_at=row.intent_at,
+            intent_trio=ctx.clock.trio_at_epoch(row.intent_at),
+            sid=row.sid,
+            placed_trio=(
+                ctx.clock.trio_at_epoch(row.placed_at) if row.placed_at is not None else None
+            ),
+            answered=row.answered,
+        )
+        ctx.registry.add(call)
+        ctx.slots.occupy()
+        if row.agent and ctx.agents is not None:
+            ctx.agents.occupy(row.agent)
+    for row in ctx.journal.incomplete_records():
+        if row.sid:
+            tracker.track_record(row.id, row.sid)
+    return len(ctx.registry)
+
+
+async def _until_finished(ctx: RunContext, tracker: Tracker, record_wait: float) -> None:
+    await ctx.dialing_done.wait()
+    while len(ctx.registry):
+        await tracker.changed.wait_until(trio.current_time() + 60)
+    deadline = trio.current_time() + record_wait
+    while tracker.pending_records() and trio.current_time() < deadline:
+        await tracker.changed.wait_until(min(deadline, trio.current_time() + 60))
+
+
+async def _watch_signals(
+    ctx: RunContext,
+    interrupted: trio.Event,
+    grace: float,
+    nursery: trio.Nursery,
+    report: Reporter,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Ctrl-C (or SIGTERM) once: stop dialing, follow calls in flight for ``grace``; twice: stop.
+
+    Either way the run ends "interrupted" and is resumable: nothing is lost, since
+    every change was journaled before it was acted upon.
+    """
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        task_status.started()
+        async for _ in signals:
+            if interrupted.is_set():
+                report("stopping now; `campaigner run` resumes where this left off")
+                nursery.cancel_scope.cancel()
+                return
+            interrupted.set()
+            ctx.stop_dialing.set()
+            ctx.wake_dialer.set()
+            report(
+                f"stopping: no new calls; following {len(ctx.registry)} calls in flight for up "
+                f"to {grace:.0f}s (Ctrl-C again to stop now; `campaigner run` resumes)"
+            )
+            ctx.note("interrupted", "operator asked to stop")
+            nursery.start_soon(_cancel_after, nursery.cancel_scope, grace)
+
+
+async def _cancel_after(scope: trio.CancelScope, seconds: float) -> None:
+    await trio.sleep(seconds)
+    scope.cancel()
+
+
+def _one_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error a user should see from a failed run: the first of our own, else the first."""
+    leaves = list(_leaves(group))
+    for leaf in leaves:
+        if isinstance(leaf, KeyboardInterrupt):
+            return leaf
+    for leaf in leaves:
+        if isinstance(leaf, CampaignerError):
+            return leaf
+    return leaves[0] if leaves else group
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+    return [exc]
