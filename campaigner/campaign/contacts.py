@@ -98,4 +98,5 @@ def _one(row: RawRow, contacts: Contacts, dedupe: bool, seen: SeenNumbers) -> It
 
 
 def _problem(row: RawRow, message: str, severity: str) -> Problem:
-    return Problem(row.file, row.line, row.col_at(), f"{row.label}: {message}", severity)
+    line, col = row.where()
+    return Problem(row.file, line, col, f"{row.label}: {message}", severity)

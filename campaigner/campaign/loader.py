@@ -181,5 +181,9 @@ def _with_warnings(loaded: LoadedCampaign, problems: list[Problem]) -> LoadedCam
 
 
 def _sorted(display: str, problems: list[Problem]) -> list[Problem]:
-    """The campaign file's problems first, by position; then each other file's."""
-    return sorted(problems, key=lambda p: (p.file != display, p.file, p.line, p.col))
+    """The campaign file's problems first, by position; then each other file's (summary last)."""
+
+    def key(p: Problem) -> tuple[bool, str, bool, int, int]:
+        return (p.file != display, p.file, p.file != display and p.line <= 0, p.line, p.col)
+
+    return sorted(problems, key=key)

@@ -37,7 +37,7 @@ class RawRow:
     label: str  # what problems name: the phone column, or the inline item's key path
     raw_phone: object
     variables: dict[str, Scalar]
-    col_at: Callable[[], int]
+    where: Callable[[], tuple[int, int]]  # (line, col) of the number, computed on demand
 
 
 Row = RawRow | Problem
@@ -125,10 +125,9 @@ class CsvSource:
                 continue
             text = "".join(lines)
             variables: dict[str, Scalar] = {name: fields[i] for i, name in names}
-            col = _col(text, phone_index, self.contacts.delimiter)
-            yield RawRow(
-                self.display, line, header[phone_index], fields[phone_index], variables, col
-            )
+            where = _where(text, line, phone_index, self.contacts.delimiter)
+            phone = header[phone_index]
+            yield RawRow(self.display, line, phone, fields[phone_index], variables, where)
 
     def _problem(self, line: int, col: int, message: str, severity: str = "error") -> Problem:
         return Problem(self.display, line, col, message, severity)
@@ -153,25 +152,26 @@ def _remembering(handle: Iterator[str], lines: list[str]) -> Iterator[str]:
         yield line
 
 
-def _col(text: str, index: int, delimiter: str) -> Callable[[], int]:
-    """Lazily, the 1-based column where field ``index`` starts (quotes respected)."""
+def _where(text: str, line: int, index: int, delimiter: str) -> Callable[[], tuple[int, int]]:
+    """Lazily, the 1-based (line, col) where field ``index`` of a record starts."""
 
-    def col() -> int:
+    def where() -> tuple[int, int]:
         field, quoted = 0, False
         for offset, ch in enumerate(text):
             if field == index:
-                return offset + 1
+                before = text[:offset]
+                return line + before.count("\n"), offset - (before.rfind("\n") + 1) + 1
             if ch == '"':
                 quoted = not quoted
             elif ch == delimiter and not quoted:
                 field += 1
-        return 1
+        return line, 1
 
-    return col
+    return where
 
 
-def _fixed(col: int) -> Callable[[], int]:
-    return lambda: col
+def _fixed(line: int, col: int) -> Callable[[], tuple[int, int]]:
+    return lambda: (line, col)
 
 
 class InlineSource:
@@ -206,7 +206,7 @@ class InlineSource:
             line, col = self.doc.locate(path)
             if not isinstance(item, dict):
                 label = dotted(path)
-                yield RawRow(self.doc.display, line, label, item, {}, _fixed(col))
+                yield RawRow(self.doc.display, line, label, item, {}, _fixed(line, col))
                 continue
             if phone not in item:
                 yield self.doc.problem(path, f"missing required key '{phone}'")
@@ -218,4 +218,4 @@ class InlineSource:
                 hint = quote_hint(item[phone], self.doc.token(line, col))
                 yield Problem(self.doc.display, line, col, f"{label}: {hint}")
                 continue
-            yield RawRow(self.doc.display, line, label, item[phone], variables, _fixed(col))
+            yield RawRow(self.doc.display, line, label, item[phone], variables, _fixed(line, col))

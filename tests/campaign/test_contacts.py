@@ -1,0 +1,200 @@
+"""Contacts: CSV and inline rows normalised, deduplicated, and their problems located."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from campaigner.campaign.resolved import RejectedRow
+from tests.campaign.conftest import BASE, Check
+
+CSV = BASE.replace('inline: ["+919812300001"]', "file: contacts.csv")
+
+
+def csv_campaign(extra: str = "") -> str:
+    return CSV.replace("  file: contacts.csv\n", "  file: contacts.csv\n" + extra)
+
+
+def test_bom_blank_lines_and_variables(check: Check) -> None:
+    text = "\ufeffphone,name,amount\n+91 98123 00001,Asha,10\n\n,,\n098123 00002,Ravi,20\n"
+    loaded, problems = check(CSV, {"contacts.csv": text})
+    assert problems == []
+    assert loaded is not None
+    contacts = list(loaded.iter_contacts())
+    assert [(c.phone, c.raw_phone, c.source, dict(c.variables)) for c in contacts] == [
+        ("+919812300001", "+91 98123 00001", "contacts.csv:2", {"name": "Asha", "amount": "10"}),
+        ("+919812300002", "098123 00002", "contacts.csv:5", {"name": "Ravi", "amount": "20"}),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("header", "hint"),
+    [
+        ("phon,name", ", did you mean 'phon'?"),
+        ("mobile_number,name", "; did you mean 'mobile_number'?"),
+        ("name,city", ""),
+    ],
+)
+def test_missing_phone_column(check: Check, header: str, hint: str) -> None:
+    _, problems = check(CSV, {"contacts.csv": header + "\n9812300001,x\n"})
+    columns = header.replace(",", ", ")
+    assert problems == [
+        f"contacts.csv:1:1: header: no column 'phone' (contacts.phone_column); "
+        f"columns found: {columns}{hint}"
+    ]
+
+
+def test_header_names_that_templates_cannot_reach_warn(check: Check) -> None:
+    text = "phone,order id,attempt,ok\n9812300001,1,2,3\n"
+    loaded, problems = check(CSV, {"contacts.csv": text})
+    assert loaded is not None
+    assert problems == [
+        "contacts.csv:1:1: warning: header: column 'order id' cannot be used in templates "
+        "(not a valid variable name)",
+        "contacts.csv:1:1: warning: header: column 'attempt' is hidden by the built-in "
+        "template variable of that name",
+    ]
+
+
+def test_duplicate_header_and_empty_file(check: Check) -> None:
+    assert check(CSV, {"contacts.csv": "phone,a,a\n"})[1] == [
+        "contacts.csv:1:1: header: column 'a' appears twice"
+    ]
+    assert check(CSV, {"contacts.csv": ""})[1] == [
+        "contacts.csv:1:1: header: the file is empty; expected a header row"
+    ]
+
+
+def test_rows_with_the_wrong_number_of_fields(check: Check) -> None:
+    text = "phone,name\n9812300001,A\n9812300002\n9812300003,C,extra\n"
+    loaded, problems = check(CSV, {"contacts.csv": text})
+    assert loaded is None
+    assert problems == [
+        "contacts.csv:3:1: row has 1 fields, the header has 2",
+        "contacts.csv:4:1: row has 3 fields, the header has 2",
+    ]
+
+
+def test_invalid_numbers_are_errors_at_their_cell(check: Check) -> None:
+    text = 'name,phone\nA,12345\n"Rao, B",98765-4321x\n"multi\nline",abc\n'
+    loaded, problems = check(CSV, {"contacts.csv": text})
+    assert loaded is None
+    assert problems == [
+        "contacts.csv:2:3: phone: '12345' is not a valid phone number (too short)",
+        "contacts.csv:3:10: phone: '98765-4321x' is not a valid phone number "
+        "(no such number range)",
+        "contacts.csv:5:7: phone: 'abc' is not a valid phone number (not a number)",
+    ]
+
+
+def test_invalid_numbers_skipped_on_request(check: Check) -> None:
+    text = "phone\n9812300001\n12345\n9812300002\n"
+    loaded, problems = check(csv_campaign("  on_invalid: skip\n"), {"contacts.csv": text})
+    assert problems == [
+        "contacts.csv:3:1: warning: phone: '12345' is not a valid phone number (too short); "
+        "skipped (contacts.on_invalid: skip)"
+    ]
+    assert loaded is not None
+    assert (loaded.contact_count, loaded.invalid_count, loaded.duplicates) == (2, 1, 0)
+    assert list(loaded.iter_rejected()) == [
+        RejectedRow(
+            "contacts.csv:3", "12345", "invalid", "'12345' is not a valid phone number (too short)"
+        )
+    ]
+
+
+def test_duplicates_are_merged_and_reported_with_both_lines(check: Check) -> None:
+    text = "phone,name\n9812300001,first\n+91 98123 00001,second\n09812300001,third\n"
+    loaded, problems = check(CSV, {"contacts.csv": text})
+    assert problems == [
+        "contacts.csv:3:1: warning: phone: +919812300001 is also on line 2; merged (the first "
+        "row wins)",
+        "contacts.csv:4:1: warning: phone: +919812300001 is also on line 2; merged (the first "
+        "row wins)",
+    ]
+    assert loaded is not None
+    assert (loaded.contact_count, loaded.duplicates) == (1, 2)
+    assert [c.variables["name"] for c in loaded.iter_contacts()] == ["first"]
+    assert [(r.source, r.reason) for r in loaded.iter_rejected()] == [
+        ("contacts.csv:3", "duplicate"),
+        ("contacts.csv:4", "duplicate"),
+    ]
+
+
+def test_duplicates_are_errors_without_dedupe(check: Check) -> None:
+    text = "phone\n9812300001\n9812300001\n"
+    _, problems = check(CSV + "screening: {dedupe: false}\n", {"contacts.csv": text})
+    assert problems == [
+        "contacts.csv:3:1: phone: +919812300001 is also on line 2, and screening.dedupe is false"
+    ]
+
+
+def test_row_problems_are_capped_with_a_summary(check: Check) -> None:
+    rows = "".join(f"{i}\n" for i in range(60)) + "".join("9812300001\n" for _ in range(5))
+    loaded, problems = check(CSV, {"contacts.csv": "phone\n" + rows})
+    assert loaded is None
+    assert len(problems) == 51
+    assert problems[0] == "contacts.csv:2:1: phone: '0' is not a valid phone number (not a number)"
+    assert problems[-1] == ("contacts.csv: ... and 14 more row problems (10 errors, 4 warnings)")
+
+
+def test_delimiter_and_encoding(check: Check) -> None:
+    Path("contacts.csv").write_bytes("phone;name\n9812300001;Jos\xe9\n".encode("cp1252"))
+    loaded, problems = check(csv_campaign("  delimiter: ';'\n  encoding: cp1252\n"))
+    assert problems == []
+    assert loaded is not None
+    assert [dict(c.variables) for c in loaded.iter_contacts()] == [{"name": "José"}]
+
+
+def test_undecodable_text_is_reported(check: Check) -> None:
+    Path("contacts.csv").write_bytes("phone,name\n9812300001,Jos\xe9\n".encode("cp1252"))
+    _, problems = check(CSV)
+    assert problems == [
+        "contacts.csv:1:1: not valid utf-8 text; set contacts.encoding (e.g. cp1252)"
+    ]
+
+
+def test_unknown_encoding_and_missing_file(check: Check) -> None:
+    _, problems = check(csv_campaign("  encoding: klingon\n"), {"contacts.csv": "phone\n"})
+    assert problems == ["c.yaml:9:13: contacts.encoding: unknown encoding 'klingon'"]
+    Path("contacts.csv").unlink()
+    _, problems = check(CSV)
+    assert problems == [
+        "c.yaml:8:9: contacts.file: no such file: contacts.csv (paths are relative to the "
+        "campaign file)"
+    ]
+
+
+INLINE = """\
+contacts:
+  inline:
+    - "9812300001"
+    - {phone: "9812300002", name: B}
+    - {name: C}
+    - {phone: "+919812300001", name: D}
+    - {phone: "12"}
+"""
+
+
+def test_inline_contacts_are_located_in_the_campaign_file(check: Check) -> None:
+    text = BASE.replace('contacts:\n  inline: ["+919812300001"]\n', INLINE)
+    loaded, problems = check(text)
+    assert loaded is None
+    assert problems == [
+        "c.yaml:11:7: contacts.inline.2: missing required key 'phone'",
+        "c.yaml:12:15: warning: contacts.inline.3.phone: +919812300001 is also on line 9; merged "
+        "(the first row wins)",
+        "c.yaml:13:15: contacts.inline.4.phone: '12' is not a valid phone number (too short)",
+    ]
+
+
+def test_inline_contacts_stream_with_their_variables(check: Check) -> None:
+    text = BASE.replace('contacts:\n  inline: ["+919812300001"]\n', INLINE.split("    - {name")[0])
+    loaded, problems = check(text)
+    assert problems == []
+    assert loaded is not None
+    assert [(c.phone, c.source, dict(c.variables)) for c in loaded.iter_contacts()] == [
+        ("+919812300001", "c.yaml:9", {}),
+        ("+919812300002", "c.yaml:10", {"name": "B"}),
+    ]

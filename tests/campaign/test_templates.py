@@ -1,0 +1,110 @@
+"""Templates: unknown variables and syntax errors at the option's position; values per contact."""
+
+from __future__ import annotations
+
+from campaigner.campaign.resolved import Contact
+from campaigner.campaign.templates import template_context
+from tests.campaign.conftest import BASE, Check
+
+CSV = BASE.replace('inline: ["+919812300001"]', "file: contacts.csv")
+ROWS = "phone,order_id,name\n9812300001,OD-1,Asha\n9812300002,OD-2,Ravi\n"
+
+
+def call(options: str) -> str:
+    return CSV + "call:\n" + options
+
+
+def test_templates_render_per_contact(check: Check) -> None:
+    text = call("  custom_field: '{{ campaign }}:{{ order_id }}:{{ attempt }}:{{ phone }}'\n")
+    loaded, problems = check(text, {"contacts.csv": ROWS})
+    assert problems == []
+    assert loaded is not None
+    assert loaded.templates.keys() == ["call.custom_field"]
+    first = next(loaded.iter_contacts())
+    context = template_context("t", first, 2)
+    assert loaded.templates.render("call.custom_field", context) == "t:OD-1:2:+919812300001"
+
+
+def test_misspelt_variable_is_an_error_with_did_you_mean(check: Check) -> None:
+    _, problems = check(call("  custom_field: '{{ oder_id }}'\n"), {"contacts.csv": ROWS})
+    assert problems == [
+        "c.yaml:14:17: call.custom_field: unknown template variable 'oder_id', "
+        "did you mean 'order_id'?"
+    ]
+
+
+def test_unknown_variable_lists_what_is_available(check: Check) -> None:
+    _, problems = check(call("  custom_field: '{{ zzz }}'\n"), {"contacts.csv": ROWS})
+    assert problems == [
+        "c.yaml:14:17: call.custom_field: unknown template variable 'zzz'; variables "
+        "available: phone, attempt, campaign, order_id, name"
+    ]
+
+
+def test_template_syntax_error_is_located(check: Check) -> None:
+    _, problems = check(call("  wait_audio_url: 'https://a/{{ name'\n"), {"contacts.csv": ROWS})
+    assert problems == [
+        "c.yaml:14:19: call.wait_audio_url: template syntax error: unexpected end of template, "
+        "expected 'end of print statement'."
+    ]
+
+
+def test_custom_field_longer_than_128_is_an_error_at_the_row(check: Check) -> None:
+    rows = "phone,note\n9812300001,short\n9812300002," + "x" * 130 + "\n"
+    _, problems = check(call("  custom_field: '{{ note }}'\n"), {"contacts.csv": rows})
+    assert problems == [
+        "contacts.csv:3:1: call.custom_field: renders to 130 characters; Exotel keeps at most 128"
+    ]
+
+
+def test_constant_values_are_checked_once_at_the_option(check: Check) -> None:
+    text = call(
+        "  custom_field: '" + "y" * 129 + "'\n"
+        "  wait_audio_url: ftp://a.example/x.wav\n"
+        "  streaming: {url: 'https://a.example/stream'}\n"
+    )
+    _, problems = check(text, {"contacts.csv": ROWS})
+    assert problems == [
+        "c.yaml:14:17: call.custom_field: renders to 129 characters; Exotel keeps at most 128",
+        "c.yaml:15:19: call.wait_audio_url: renders to 'ftp://a.example/x.wav', not an http(s) URL",
+        "c.yaml:16:20: call.streaming.url: renders to 'https://a.example/stream', not a ws(s) URL",
+    ]
+
+
+def test_url_templates_are_checked_per_contact(check: Check) -> None:
+    rows = "phone,lang\n9812300001,en\n9812300002,\n"
+    text = call(
+        "  playback: [{url: '{{ lang }}'}]\n".replace("{{ lang }}", "https://a/{{ lang }}.wav")
+    )
+    assert check(text.replace("api: v1", "api: v3"), {"contacts.csv": rows})[1] == []
+    text = call("  playback: {url: '{{ lang }}'}\n")
+    assert check(text, {"contacts.csv": rows})[1] == [
+        "contacts.csv:2:1: call.playback.0.url: renders to 'en', not an http(s) URL",
+        "contacts.csv:3:1: call.playback.0.url: renders to '', not an http(s) URL",
+    ]
+
+
+def test_the_sandbox_refuses_unsafe_attributes(check: Check) -> None:
+    text = call("  custom_field: \"{{ ''.__class__.__mro__ }}\"\n")
+    assert check(text, {"contacts.csv": ROWS})[1] == [
+        "c.yaml:14:17: call.custom_field: template error: access to attribute '__class__' of "
+        "'str' object is unsafe."
+    ]
+
+
+def test_inline_contacts_missing_a_variable_fail_at_the_item(check: Check) -> None:
+    text = BASE.replace(
+        'inline: ["+919812300001"]', 'inline: [{phone: "9812300001", name: A}, "9812300002"]'
+    )
+    _, problems = check(text + "call:\n  custom_field: 'Hi {{ name }}'\n")
+    assert problems == ["c.yaml:8:1: call.custom_field: template error: 'name' is undefined"]
+
+
+def test_context_builtins_win_over_columns() -> None:
+    contact = Contact("+919812300001", "9812300001", "x.csv:2", {"attempt": "9", "city": "Pune"})
+    assert template_context("camp", contact, 3) == {
+        "attempt": 3,
+        "city": "Pune",
+        "phone": "+919812300001",
+        "campaign": "camp",
+    }
