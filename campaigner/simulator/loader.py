@@ -40,16 +40,19 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 def _problems(name: str, data: Any, exc: ValidationError) -> list[Problem]:
+    errors = exc.errors(include_url=False)
+    locs = [tuple(err["loc"]) for err in errors]
     problems = []
-    for err in exc.errors(include_url=False):
-        loc = tuple(err["loc"])
+    for err, loc in zip(errors, locs, strict=True):
+        if any(len(other) > len(loc) and other[: len(loc)] == loc for other in locs):
+            continue  # a container's complaint caused by an item already reported
         line, col = locate(data, loc, err["type"])
-        where = ".".join(str(part) for part in loc) or "(file)"
         message = err["msg"]
         if err["type"] == "extra_forbidden":
             message = "unknown key (check the spelling; see docs/simulator.md)"
-        problems.append(Problem(name, line, col, f"{where}: {message}"))
-    return problems
+        where = ".".join(str(part) for part in loc)
+        problems.append(Problem(name, line, col, f"{where}: {message}" if where else message))
+    return sorted(problems, key=lambda problem: (problem.line, problem.col))
 
 
 def locate(root: Any, loc: tuple[Any, ...], err_type: str = "") -> tuple[int, int]:

@@ -65,9 +65,15 @@ def is_indian(e164: str) -> bool:
     return e164.startswith("+91")
 
 
+@lru_cache(maxsize=4096)
 def is_mobile(e164: str) -> bool:
-    """Indian mobile numbers start with 6-9 after the country code (landlines with STD 1-5)."""
-    return is_indian(e164) and e164[3] in "6789"
+    """Mobile or fixed line, from numbering-plan data (stack.md: never from the first digit:
+    ``+918041234567`` is a Bangalore landline)."""
+    kind = phonenumbers.number_type(phonenumbers.parse(e164))
+    return kind in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    )
 
 
 @dataclass(frozen=True, slots=True)
