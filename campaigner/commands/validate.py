@@ -30,19 +30,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    results = [_check(name, args.strict) for name in args.files]
+    results = []
+    for name in args.files:
+        result, lines = _check(name, args.strict)
+        results.append(result)
+        if args.format == "text":
+            print("\n".join(lines), flush=True)  # file by file: a long CSV shows progress
+    valid = all(r["valid"] for r in results)
     if args.format == "json":
-        valid = all(r["valid"] for r in results)
         json.dump({"valid": valid, "files": results}, sys.stdout, indent=2)
         sys.stdout.write("\n")
-    else:
-        for result in results:
-            for line in result.pop("_lines"):
-                print(line)
-    return EXIT_OK if all(r["valid"] for r in results) else EXIT_FAILURE
+    return EXIT_OK if valid else EXIT_FAILURE
 
 
-def _check(name: str, strict: bool) -> dict[str, Any]:
+def _check(name: str, strict: bool) -> tuple[dict[str, Any], list[str]]:
+    """One file's JSON result and its text lines (problems, then the summary)."""
     loaded, problems = check_campaign(name)
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
@@ -57,9 +59,8 @@ def _check(name: str, strict: bool) -> dict[str, Any]:
         "duplicates": loaded.duplicates if loaded else None,
         "invalid": loaded.invalid_count if loaded else None,
         "problems": [_problem_json(p) for p in problems],
-        "_lines": lines,
     }
-    return result
+    return result, lines
 
 
 def _summary(
