@@ -35,10 +35,10 @@ def parse_duration(value: object) -> timedelta:
         raise ValueError(_HINT)
     if seconds < 0:
         raise ValueError("a duration cannot be negative")
-    result = timedelta(seconds=seconds)
-    if result > MAX_DURATION:
+    # Compare before building: timedelta() overflows (OverflowError) on huge numbers.
+    if seconds > MAX_DURATION.total_seconds():
         raise ValueError("a duration must be at most 366d")
-    return result
+    return timedelta(seconds=seconds)
 
 
 def format_duration(value: timedelta) -> str:
