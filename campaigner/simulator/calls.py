@@ -102,7 +102,12 @@ class CallBook:
     def new_sid(self) -> str:
         """32 lower-case alphanumerics, as real SIDs are (exotel-api.md: not hex)."""
         while True:
-            sid = "".join(self._sid_rng.choices(_SID_ALPHABET, k=32))
+            number = self._sid_rng.getrandbits(166)  # 36**32 > 2**165
+            chars = []
+            for _ in range(32):
+                number, digit = divmod(number, 36)
+                chars.append(_SID_ALPHABET[digit])
+            sid = "".join(chars)
             if sid not in self.by_sid:
                 return sid
 
