@@ -323,10 +323,17 @@ class Simulator:
         self.book.set_agent(number, busy)
 
     def set_exophone_health(
-        self, sid: str, *, incoming: Health | None = None, outgoing: Health | None = None
+        self,
+        sid: str,
+        *,
+        incoming: Health | None = None,
+        outgoing: Health | None = None,
+        alternates: tuple[str, ...] | None = None,
     ) -> None:
-        """Change an ExoPhone's connectivity now (its alternates are set separately)."""
+        """Change an ExoPhone's connectivity (and the alternates it names) from now on."""
         self.board.set(sid, incoming, outgoing, self._wall())
+        if alternates is not None:
+            self.board.set_alternates(sid, alternates)
 
     def trigger_heartbeat(self) -> None:
         """Send a heartbeat now (needs ``run`` and a heartbeat URL)."""

@@ -79,6 +79,13 @@ class ExoPhoneBoard:
         state.outgoing = outgoing or state.outgoing
         state.changed = wall
 
+    def set_alternates(self, sid: str, alternates: tuple[str, ...]) -> None:
+        """Replace the alternates an ExoPhone names (SIDs of other ExoPhones)."""
+        unknown = [alt for alt in alternates if alt not in self.phones]
+        if unknown:
+            raise KeyError(f"unknown ExoPhone SIDs: {', '.join(unknown)}")
+        self.phones[sid] = self.phones[sid].model_copy(update={"alternates": alternates})
+
     def find(self, raw: str) -> ExoPhone | None:
         """The ExoPhone a CallerId/virtual_number names (E.164 or local format)."""
         e164 = to_e164(raw)

@@ -27,6 +27,7 @@ DRIFT_PRICE_STR = 2
 DRIFT_URI_SHIFT = 2  # two bits: which Uri shape
 DRIFT_ANSWERED_BY = 16
 DRIFT_V3_TOTAL_NULL = 32
+DRIFT_ANSWERED_BY_UPPER = 64
 
 CALL_FIELDS = (
     "Sid",
@@ -79,6 +80,13 @@ def _uri(call: SimCall, account_sid: str) -> str:
     return f"/v1/Accounts/{account_sid}/Calls.json/{call.sid}"
 
 
+def _answered_by(call: SimCall) -> str | None:
+    # exotel-api.md: "`AnsweredBy` is `human`, `HUMAN` or null".
+    if not call.talk or not call.drift & DRIFT_ANSWERED_BY:
+        return None
+    return "HUMAN" if call.drift & DRIFT_ANSWERED_BY_UPPER else "human"
+
+
 def _final_values(call: SimCall, sid: str) -> dict[str, Any]:
     # exotel-api.md: "`Duration` is "17", 17 or null; `Price` "1.500", 0 or null".
     cost = price(call)
@@ -117,7 +125,7 @@ def call_record(
         "Duration": None,
         "Price": None,
         "Direction": "outbound-api",
-        "AnsweredBy": "human" if call.talk and call.drift & DRIFT_ANSWERED_BY else None,
+        "AnsweredBy": _answered_by(call),
         "ForwardedFrom": None,
         "CallerName": None,
         "Uri": _uri(call, sid),

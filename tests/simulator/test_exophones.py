@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 import trio
 
 from campaigner.simulator import Simulator
@@ -201,3 +202,15 @@ async def test_trigger_and_payload_too_large(
         "outgoing_affected": None,
         "data": {},
     }
+
+
+async def test_alternates_can_be_changed(sim: Simulator, api: httpx.AsyncClient) -> None:
+    sim.set_exophone_health("01139585476", outgoing="major_outage", alternates=("02241499102",))
+    data = (await api.get(f"{V2}/01139585476")).json()["response"][0]["data"]
+    outgoing = data["connectivity"]["outgoing_call"]
+    assert (outgoing["status"], outgoing["alternate_exophone"]) == (
+        "major_outage",
+        ["+912241499102"],
+    )
+    with pytest.raises(KeyError):
+        sim.set_exophone_health("01139585476", alternates=("nope",))
