@@ -22,6 +22,7 @@ from campaigner.errors import Problem
 from campaigner.phones import InvalidPhoneNumber, normalise
 
 ScanItem = Contact | RejectedRow | Problem
+Normalised = str | InvalidPhoneNumber | None  # E.164, why not, or None for a Problem row
 
 
 class SeenNumbers:
@@ -37,12 +38,29 @@ class SeenNumbers:
         self._db.execute("CREATE TABLE seen (phone TEXT PRIMARY KEY, line INTEGER) WITHOUT ROWID")
         self._db.execute("BEGIN")
 
-    def first_line(self, phone: str, line: int) -> int | None:
-        """None the first time ``phone`` is seen; afterwards the line it was first seen on."""
-        if self._db.execute("INSERT OR IGNORE INTO seen VALUES (?, ?)", (phone, line)).rowcount:
-            return None
-        row = self._db.execute("SELECT line FROM seen WHERE phone = ?", (phone,)).fetchone()
-        return int(row[0])
+    def first_lines(self, entries: list[tuple[str, int]]) -> list[int | None]:
+        """For each (phone, line) in order: None the first time, else the line it was first on.
+
+        One batch costs one SELECT per 500 numbers and one executemany: per-row
+        statements would cost more than normalising the number.
+        """
+        earlier: dict[str, int] = {}
+        unique = list(dict.fromkeys(phone for phone, _ in entries))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT phone, line FROM seen WHERE phone IN ({marks})"
+            earlier.update(self._db.execute(query, chunk).fetchall())
+        result: list[int | None] = []
+        new: list[tuple[str, int]] = []
+        for phone, line in entries:
+            first = earlier.get(phone)
+            if first is None:
+                earlier[phone] = line
+                new.append((phone, line))
+            result.append(first)
+        self._db.executemany("INSERT INTO seen VALUES (?, ?)", new)
+        return result
 
     def close(self) -> None:
         self._db.close()
@@ -57,44 +75,69 @@ class SeenNumbers:
         self.close()
 
 
-def scan(rows: Iterator[Row], contacts: Contacts, dedupe: bool) -> Iterator[ScanItem]:
+def scan(
+    rows: Iterator[Row], contacts: Contacts, dedupe: bool, batch: int = 2000
+) -> Iterator[ScanItem]:
     """Normalise and deduplicate ``rows``: contacts, rejected rows and row problems, in order.
 
     An invalid number is an error, or (``contacts.on_invalid: skip``) a warning and a
     RejectedRow. A repeated number is merged into its first row with a warning, or is
-    an error when ``screening.dedupe`` is false.
+    an error when ``screening.dedupe`` is false. Rows are checked against the seen
+    numbers ``batch`` at a time; memory holds one batch.
     """
+    pending: list[tuple[Row, Normalised]] = []
     with SeenNumbers() as seen:
         for row in rows:
-            if isinstance(row, Problem):
-                yield row
-                continue
-            yield from _one(row, contacts, dedupe, seen)
+            phone = _normalised(row, contacts) if isinstance(row, RawRow) else None
+            pending.append((row, phone))
+            if len(pending) >= batch:
+                yield from _flush(pending, contacts, dedupe, seen)
+        yield from _flush(pending, contacts, dedupe, seen)
 
 
-def _one(row: RawRow, contacts: Contacts, dedupe: bool, seen: SeenNumbers) -> Iterator[ScanItem]:
+def _normalised(row: RawRow, contacts: Contacts) -> Normalised:
+    try:
+        return normalise(str(row.raw_phone).strip(), contacts.default_region)
+    except InvalidPhoneNumber as exc:
+        return exc
+
+
+def _flush(
+    pending: list[tuple[Row, Normalised]], contacts: Contacts, dedupe: bool, seen: SeenNumbers
+) -> Iterator[ScanItem]:
+    valid = [(phone, row.line) for row, phone in pending if isinstance(phone, str)]
+    firsts = iter(seen.first_lines(valid))
+    for row, phone in pending:
+        if isinstance(row, Problem):
+            yield row
+        elif isinstance(phone, str):
+            yield from _valid(row, phone, next(firsts), dedupe)
+        elif phone is not None:
+            yield from _invalid(row, phone, contacts)
+    pending.clear()
+
+
+def _invalid(row: RawRow, error: InvalidPhoneNumber, contacts: Contacts) -> Iterator[ScanItem]:
+    message = str(error)
+    if contacts.on_invalid == "skip":
+        yield _problem(row, f"{message}; skipped (contacts.on_invalid: skip)", "warning")
+        yield RejectedRow(f"{row.file}:{row.line}", str(row.raw_phone), "invalid", message)
+    else:
+        yield _problem(row, message, "error")
+
+
+def _valid(row: RawRow, phone: str, first: int | None, dedupe: bool) -> Iterator[ScanItem]:
     raw = str(row.raw_phone)
     source = f"{row.file}:{row.line}"
-    try:
-        phone = normalise(raw.strip(), contacts.default_region)
-    except InvalidPhoneNumber as exc:
-        if contacts.on_invalid == "skip":
-            yield _problem(row, f"{exc}; skipped (contacts.on_invalid: skip)", "warning")
-            yield RejectedRow(source, raw, "invalid", str(exc))
-        else:
-            yield _problem(row, str(exc), "error")
-        return
-    first = seen.first_line(phone, row.line)
     if first is None:
         yield Contact(phone, raw, source, row.variables)
-        return
-    if not dedupe:
+    elif not dedupe:
         message = f"{phone} is also on line {first}, and screening.dedupe is false"
         yield _problem(row, message, "error")
-        return
-    message = f"{phone} is also on line {first}; merged (the first row wins)"
-    yield _problem(row, message, "warning")
-    yield RejectedRow(source, raw, "duplicate", f"duplicate of line {first}")
+    else:
+        message = f"{phone} is also on line {first}; merged (the first row wins)"
+        yield _problem(row, message, "warning")
+        yield RejectedRow(source, raw, "duplicate", f"duplicate of line {first}")
 
 
 def _problem(row: RawRow, message: str, severity: str) -> Problem:

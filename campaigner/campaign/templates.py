@@ -10,16 +10,17 @@ compiling costs about 1.2 ms, rendering about 12 us) and render in a
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError, meta
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from campaigner.campaign.model import Campaign
 from campaigner.campaign.resolved import Contact, TemplateSet
 from campaigner.campaign.sources import BUILTINS
+from campaigner.campaign.substitution import Render, renderer
 from campaigner.campaign.validation import suggest
 from campaigner.campaign.yamlfile import KeyPath, YamlDocument
 from campaigner.errors import Problem
@@ -76,8 +77,8 @@ def options(campaign: Campaign) -> list[Option]:
 
 
 @lru_cache(maxsize=256)
-def _compile(source: str) -> Template:
-    return _ENV.from_string(source)
+def _compile(source: str) -> Render:
+    return renderer(_ENV, source, _ENV.from_string(source))
 
 
 @lru_cache(maxsize=256)
@@ -102,17 +103,17 @@ class Templates:
         self.campaign = campaign
         self.available = [*BUILTINS, *variables]
         self.problems: list[Problem] = []
-        self._varying: list[tuple[Option, Template]] = []  # values that depend on the contact
-        renderers: dict[str, Callable[[Mapping[str, object]], str]] = {}
+        self._varying: list[tuple[Option, Render]] = []  # values that depend on the contact
+        renderers: dict[str, Render] = {}
         for option in options(campaign):
-            template = self._check(option)
-            if template is not None:
-                renderers[option.key] = template.render
+            render = self._check(option)
+            if render is not None:
+                renderers[option.key] = render
         self.template_set = TemplateSet(renderers)
 
-    def _check(self, option: Option) -> Template | None:
+    def _check(self, option: Option) -> Render | None:
         try:
-            template = _compile(option.source)
+            render = _compile(option.source)
             names = _variables(option.source)
         except TemplateSyntaxError as exc:
             where = f" (template line {exc.lineno})" if "\n" in option.source else ""
@@ -126,16 +127,16 @@ class Templates:
         if unknown:
             return None
         if names:
-            self._varying.append((option, template))
+            self._varying.append((option, render))
         else:
-            self._render_once(option, template)
-        return template
+            self._render_once(option, render)
+        return render
 
-    def _render_once(self, option: Option, template: Template) -> None:
+    def _render_once(self, option: Option, render: Render) -> None:
         """A template that uses no contact variable is checked once, here."""
         context = {"phone": "+910000000000", "attempt": 1, "campaign": self.campaign.name}
         try:
-            message = option.check(template.render(context))
+            message = option.check(render(context))
         except TemplateError as exc:
             message = f"template error: {exc}"
         if message is not None:
@@ -150,9 +151,9 @@ class Templates:
             return []
         context = template_context(self.campaign.name, contact, 1)
         messages = []
-        for option, template in self._varying:
+        for option, render in self._varying:
             try:
-                message = option.check(template.render(context))
+                message = option.check(render(context))
             except TemplateError as exc:
                 message = f"template error: {exc}"
             if message is not None:

@@ -198,3 +198,32 @@ def test_inline_contacts_stream_with_their_variables(check: Check) -> None:
         ("+919812300001", "c.yaml:9", {}),
         ("+919812300002", "c.yaml:10", {"name": "B"}),
     ]
+
+
+@pytest.mark.parametrize("batch", [1, 2, 3, 1000])
+def test_dedupe_is_the_same_whatever_the_batch_size(batch: int) -> None:
+    from campaigner.campaign.contacts import scan
+    from campaigner.campaign.model import Contacts
+    from campaigner.campaign.sources import CsvSource
+
+    rows = ["9812300001", "x", "9812300002", "09812300001", "9812300003", "+919812300002"]
+    Path("big.csv").write_text("phone\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    contacts = Contacts(file="big.csv", on_invalid="skip")
+    items = list(
+        scan(CsvSource(Path("big.csv"), "big.csv", contacts).rows(), contacts, True, batch)
+    )
+    summary = [
+        (type(i).__name__, getattr(i, "source", None) or f"{i.line}", getattr(i, "reason", ""))
+        for i in items
+    ]
+    assert summary == [
+        ("Contact", "big.csv:2", ""),
+        ("Problem", "3", ""),
+        ("RejectedRow", "big.csv:3", "invalid"),
+        ("Contact", "big.csv:4", ""),
+        ("Problem", "5", ""),
+        ("RejectedRow", "big.csv:5", "duplicate"),
+        ("Contact", "big.csv:6", ""),
+        ("Problem", "7", ""),
+        ("RejectedRow", "big.csv:7", "duplicate"),
+    ]

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from campaigner.phones import InvalidPhoneNumber, _parse, is_sip, national, normalise
+from campaigner.phones import InvalidPhoneNumber, _fast_indian, _parse, is_sip, national, normalise
 
 
 @pytest.mark.parametrize(
@@ -116,7 +116,7 @@ def test_any_formatting_of_a_number_gives_the_same_e164(
     assert normalise(written) == expected == "+91" + nsn
 
 
-@given(mobiles, prefixes, separators)
+@given(st.from_regex(r"\A[0-9]{10}\Z") | mobiles, prefixes, separators)
 def test_the_fast_path_agrees_with_a_full_parse(nsn: str, prefix: str, sep: str) -> None:
     written = prefix + nsn[:5] + sep + nsn[5:]
     try:
@@ -128,6 +128,19 @@ def test_the_fast_path_agrees_with_a_full_parse(nsn: str, prefix: str, sep: str)
     except InvalidPhoneNumber:
         fast = None
     assert fast == slow
+
+
+def test_the_fast_path_agrees_on_every_leading_block() -> None:
+    """Every 10-digit number's first five digits, exhaustively (the patterns branch there)."""
+    for block in range(10_000, 100_000, 37):
+        for tail in ("00000", "54321", "99999"):
+            nsn = f"{block}{tail}"
+            try:
+                slow: str | None = _parse(nsn, "IN")
+            except InvalidPhoneNumber:
+                slow = None
+            assert _fast_indian(nsn) in (slow, None), nsn
+            assert (_fast_indian(nsn) is None) == (slow is None), nsn
 
 
 @given(st.text(max_size=300))

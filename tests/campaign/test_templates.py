@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from jinja2 import StrictUndefined
+from jinja2.exceptions import UndefinedError
+from jinja2.sandbox import SandboxedEnvironment
+
 from campaigner.campaign.resolved import Contact
+from campaigner.campaign.substitution import renderer
 from campaigner.campaign.templates import template_context
 from tests.campaign.conftest import BASE, Check
 
@@ -108,3 +116,50 @@ def test_context_builtins_win_over_columns() -> None:
         "phone": "+919812300001",
         "campaign": "camp",
     }
+
+
+names = st.sampled_from(["name", "order_id", "phone", "attempt", "x_1"])
+texts = st.text(alphabet=st.characters(exclude_characters="{}%#\r", codec="utf-8"), max_size=8)
+pieces = st.lists(st.one_of(texts, names.map(lambda n: "{{ " + n + " }}")), max_size=6)
+values = st.one_of(st.text(max_size=5), st.integers(), st.none(), st.booleans(), st.floats())
+
+
+@given(pieces, st.dictionaries(names, values))
+def test_plain_substitution_renders_exactly_as_jinja(parts: list[str], context: dict) -> None:
+    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+    source = "".join(parts)
+    template = env.from_string(source)
+    fast = renderer(env, source, template)
+    missing = sorted(set(names_in(source)) - set(context))
+    if missing:
+        with pytest.raises(UndefinedError) as slow:
+            template.render(context)
+        with pytest.raises(UndefinedError) as quick:
+            fast(context)
+        assert (
+            str(quick.value)
+            == str(slow.value)
+            == f"'{missing_first(source, context)}' is undefined"
+        )
+    else:
+        assert fast(context) == template.render(context)
+
+
+def names_in(source: str) -> list[str]:
+    return [part.split(" }}")[0] for part in source.split("{{ ")[1:]]
+
+
+def missing_first(source: str, context: dict) -> str:
+    return next(n for n in names_in(source) if n not in context)
+
+
+def test_templates_with_more_than_names_render_through_jinja() -> None:
+    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+    for source in (
+        "{{ name | upper }}",
+        "{% if x is defined %}y{% endif %}",
+        "{{ a.b }}",
+        "{{ range }}",
+    ):
+        template = env.from_string(source)
+        assert renderer(env, source, template) == template.render

@@ -1,0 +1,142 @@
+"""How long `campaigner validate` takes on large contact files, and how much memory it needs.
+
+Generates CSVs of realistic Indian numbers (mobiles and STD landlines in the formats
+people type, a few variables, about 0.5% invalid and 1% duplicate rows) in a temporary
+directory, validates each in a subprocess (so the measurement covers the real command:
+import, YAML, normalisation, on-disk dedupe, rendering every contact's template), and
+prints one markdown table row per size. Peak RSS comes from os.wait4 for that child
+alone. The claim to check: time grows linearly and memory does not grow with the rows.
+
+    .venv/bin/python bench/validate_contacts.py              # 100k and 1M rows
+    .venv/bin/python bench/validate_contacts.py --rows 20000
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CAMPAIGN = """\
+name: bench
+api: v1
+caller_ids: ["+912241499102"]
+dial: {{mode: agent_first, agents: ["+919900000001", "+919900000002"]}}
+contacts: {{file: {csv}, on_invalid: skip}}
+call:
+  custom_field: "{{{{ order_id }}}}/{{{{ attempt }}}}"
+schedule: {{deadline: 2099-12-31T20:00:00+05:30}}
+callbacks: {{public_url: "https://hooks.example.com/exotel"}}
+"""
+# Run the real command whether or not the lead has registered it in cli.COMMANDS yet.
+RUNNER = """\
+import sys
+from campaigner import cli
+if "validate" not in cli.COMMANDS:
+    cli.COMMANDS = (*cli.COMMANDS, "validate")
+sys.exit(cli.main(["validate", *sys.argv[1:]]))
+"""
+CITIES = ["Mumbai", "Delhi", "Bengaluru", "Chennai", "Pune", "Kolkata", "Jaipur", "Lucknow"]
+STD = ["80", "22", "11", "44", "40", "33", "20", "141", "522"]
+
+
+def mobile(rng: random.Random) -> str:
+    nsn = f"{rng.choice('6789')}{rng.randrange(10**9):09d}"
+    style = rng.randrange(6)
+    if style == 0:
+        return nsn
+    if style == 1:
+        return "0" + nsn
+    if style == 2:
+        return f"+91 {nsn[:5]} {nsn[5:]}"
+    if style == 3:
+        return f"+91-{nsn[:5]}-{nsn[5:]}"
+    if style == 4:
+        return "+91" + nsn
+    return f"0091 {nsn}"
+
+
+def landline(rng: random.Random) -> str:
+    code = rng.choice(STD)
+    local = f"{rng.choice('2456')}{rng.randrange(10 ** (9 - len(code))):0{9 - len(code)}d}"
+    return f"0{code} {local}"
+
+
+def generate(path: Path, rows: int, seed: int = 7) -> None:
+    """``rows`` data rows: 0.5% invalid, 1% repeats of an earlier number, 8% landlines."""
+    rng = random.Random(seed)
+    recent: list[str] = []
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        out = csv.writer(handle)
+        out.writerow(["phone", "name", "order_id", "amount", "city"])
+        for i in range(rows):
+            roll = rng.random()
+            if roll < 0.005:
+                phone = str(rng.randrange(10**4))  # too short
+            elif roll < 0.015 and recent:
+                phone = rng.choice(recent)
+            elif roll < 0.095:
+                phone = landline(rng)
+            else:
+                phone = mobile(rng)
+            if len(recent) < 1000:
+                recent.append(phone)
+            else:
+                recent[rng.randrange(1000)] = phone
+            out.writerow(
+                [
+                    phone,
+                    f"Customer {i}",
+                    f"OD-{i:07d}",
+                    f"{rng.randrange(100, 99999)}.00",
+                    rng.choice(CITIES),
+                ]
+            )
+
+
+def measure(directory: Path, rows: int) -> tuple[float, float, str]:
+    """(seconds, peak RSS in MiB, the summary line) of validating a ``rows``-row file."""
+    csv_path = directory / f"contacts-{rows}.csv"
+    generate(csv_path, rows)
+    campaign = directory / f"bench-{rows}.yaml"
+    campaign.write_text(CAMPAIGN.format(csv=csv_path.name), encoding="utf-8")
+    output_path = directory / f"validate-{rows}.txt"
+    start = time.perf_counter()
+    with output_path.open("w", encoding="utf-8") as output_file:
+        child = subprocess.Popen(
+            [sys.executable, "-c", RUNNER, str(campaign)],
+            stdout=output_file,
+            stderr=subprocess.STDOUT,
+        )
+        # wait4, not wait(): it gives this child's own peak RSS.
+        _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    peak_kib = usage.ru_maxrss
+    output = output_path.read_text(encoding="utf-8")
+    summary = output.strip().splitlines()[-1] if output.strip() else "(no output)"
+    return seconds, peak_kib / 1024, summary
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    args = parser.parse_args()
+    print("| rows | seconds | rows/s | peak RSS (MiB) | validate says |")
+    print("| ---: | ---: | ---: | ---: | --- |")
+    with tempfile.TemporaryDirectory(prefix="campaigner-bench-") as tmp:
+        for rows in args.rows:
+            seconds, peak, summary = measure(Path(tmp), rows)
+            print(f"| {rows:,} | {seconds:.1f} | {rows / seconds:,.0f} | {peak:.0f} | {summary} |")
+            sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
