@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,64 +21,21 @@ import httpx
 import trio
 
 from campaigner.clock import TrioWallClock, WallClock
-from campaigner.simulator import v1_api, v1_bulk, v2_api, v3_api
 from campaigner.simulator.calls import CallBook, CallInfo
 from campaigner.simulator.delivery import DeliveryStats, Dispatcher
 from campaigner.simulator.exophones import ExoPhoneBoard
 from campaigner.simulator.guards import authorised, plain, server_error, styled_error
 from campaigner.simulator.limits import Bursts, RollingWindow
+from campaigner.simulator.routes import Ctx, Route
+from campaigner.simulator.routes import route as find_route
 from campaigner.simulator.scenario import Health, Kind, Scenario
 from campaigner.simulator.timeline import SimCall
 from campaigner.simulator.v1_wire import rest_exception
 from campaigner.simulator.v3_wire import envelope, error_data, json_response
 
-Handler = Callable[["Simulator", "Ctx"], Awaitable[httpx.Response]]
-
 
 class AnswerLost(httpx.ReadTimeout):
     """A connect POST whose call was created but whose answer is deliberately lost."""
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    """One endpoint: its kind (for counters), method, path pattern and error style."""
-
-    kind: str
-    method: str
-    pattern: re.Pattern[str]
-    style: str  # "v1", "v2" or "v3": how errors are written
-    handler: Handler
-
-
-_V1, _V2, _V3 = r"^/v1/Accounts/([^/]+)", r"^/v2/accounts/([^/]+)", r"^/v3/accounts/([^/]+)"
-
-
-def _r(kind: str, method: str, pattern: str, handler: Handler) -> Route:
-    return Route(kind, method, re.compile(pattern), kind[:2], handler)
-
-
-ROUTES = (
-    _r("v1.connect", "POST", _V1 + r"/Calls/connect(\.json)?$", v1_api.connect),
-    _r("v1.calls", "GET", _V1 + r"/Calls(\.json)?$", v1_bulk.bulk),
-    _r("v1.call", "GET", _V1 + r"/Calls/([^/]+?)(\.json)?$", v1_api.call_details),
-    _r("v1.numbers", "GET", _V1 + r"/Numbers/([^/]+?)(\.json)?$", v1_api.number_metadata),
-    _r("v2.exophone", "GET", _V2 + r"/incoming-phone-numbers/([^/]+)$", v2_api.exophone),
-    _r("v3.create", "POST", _V3 + r"/calls$", v3_api.create),
-    _r("v3.legs", "GET", _V3 + r"/calls/([^/]+)/legs$", v3_api.legs),
-    _r("v3.call", "GET", _V3 + r"/calls/([^/]+)$", v3_api.details),
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Ctx:
-    """One request being handled: when (trio and POSIX wall time) and what matched."""
-
-    request: httpx.Request
-    now: float
-    wall: float
-    groups: tuple[str, ...]
-    as_json: bool
-    style: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,9 +111,10 @@ class Simulator:
 
     async def handle(self, request: httpx.Request) -> httpx.Response:
         """Answer one request as Exotel would (raises ``AnswerLost`` for a lost answer)."""
+        await request.aread()
         now, wall = trio.current_time(), self._wall()
         self.board.advance(now, wall)
-        route, match = self._route(request)
+        route, match = find_route(request)
         kind = route.kind if route else "unknown"
         try:
             if route is None or match is None:
@@ -170,15 +128,6 @@ class Simulator:
             raise
         self._record(now, request, kind, response.status_code)
         return response
-
-    def _route(self, request: httpx.Request) -> tuple[Route | None, re.Match[str] | None]:
-        path, wrong_method = request.url.path, None
-        for route in ROUTES:
-            match = route.pattern.match(path)
-            if match and route.method == request.method:
-                return route, match
-            wrong_method = wrong_method or match
-        return None, wrong_method
 
     def _no_route(self, request: httpx.Request, match: re.Match[str] | None) -> httpx.Response:
         status = 405 if match else 404
@@ -336,8 +285,9 @@ class Simulator:
             self.board.set_alternates(sid, alternates)
 
     def trigger_heartbeat(self) -> None:
-        """Send a heartbeat now (needs ``run`` and a heartbeat URL)."""
-        self.dispatcher.trigger_heartbeat(trio.current_time())
+        """Send a heartbeat now (needs ``run``; does nothing without a heartbeat URL)."""
+        if self.scenario.heartbeat.url:
+            self.dispatcher.trigger_heartbeat(trio.current_time())
 
     def set_faults(self, **changes: Any) -> None:
         """Replace fault settings, e.g. ``set_faults(callback_drop=0.5)`` (validated)."""

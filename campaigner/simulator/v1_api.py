@@ -29,7 +29,8 @@ from campaigner.simulator.timeline import CallOptions, SimCall
 from campaigner.simulator.v1_wire import call_record, details, respond, rest_exception
 
 if TYPE_CHECKING:
-    from campaigner.simulator.core import Ctx, Simulator
+    from campaigner.simulator.core import Simulator
+    from campaigner.simulator.routes import Ctx
 
 MAX_TIME_LIMIT = 14400  # 003: "max. 14400 i.e. 4 hours"
 MAX_CUSTOM_FIELD = 128  # exotel-api.md: "at most 128 characters per newer pages"

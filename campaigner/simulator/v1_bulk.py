@@ -23,7 +23,8 @@ from campaigner.simulator.timeline import SimCall
 from campaigner.simulator.v1_wire import call_record, price, respond, rest_exception
 
 if TYPE_CHECKING:
-    from campaigner.simulator.core import Ctx, Simulator
+    from campaigner.simulator.core import Simulator
+    from campaigner.simulator.routes import Ctx
 
 MAX_SIDS, MAX_NUMBERS, MAX_PAGE, DEFAULT_PAGE = 100, 5, 100, 50
 DAY = 86400.0

@@ -14,7 +14,8 @@ import httpx
 from campaigner.simulator.v3_wire import error_data, json_response
 
 if TYPE_CHECKING:
-    from campaigner.simulator.core import Ctx, Simulator
+    from campaigner.simulator.core import Simulator
+    from campaigner.simulator.routes import Ctx
 
 
 def v2_envelope(request_id: str, code: int, data: Any, error: Any = None) -> dict[str, Any]:

@@ -25,7 +25,8 @@ from campaigner.simulator.v3_wire import (
 )
 
 if TYPE_CHECKING:
-    from campaigner.simulator.core import Ctx, Simulator
+    from campaigner.simulator.core import Simulator
+    from campaigner.simulator.routes import Ctx
 
 MAX_TIME_LIMIT = 14400
 
