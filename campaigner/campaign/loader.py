@@ -57,11 +57,13 @@ def check_campaign(
         return None, _sorted(display, found)
     now = (clock or SystemClock()).now()
     found += [doc.problem(f.path, f.message, f.severity) for f in rules.check(campaign, now)]
-    loaded = _load_contacts(doc, campaign, found)
+    _check_opt_out_files(doc, campaign, found)
+    source, templates = _prepare(doc, campaign, found)
+    counts = _count(source, campaign, templates, found) if source is not None else None
     problems = _sorted(display, found)
-    if loaded is None or any(p.severity == "error" for p in problems):
+    if source is None or counts is None or any(p.severity == "error" for p in problems):
         return None, problems
-    return _with_warnings(loaded, problems), problems
+    return _loaded(doc, campaign, source, templates, counts, problems), problems
 
 
 @dataclass
@@ -107,29 +109,50 @@ def _source(doc: YamlDocument, campaign: Campaign, found: list[Problem]) -> Sour
     return CsvSource(path, str(Path(doc.display).parent / contacts.file), contacts)
 
 
-def _load_contacts(
+def _prepare(
     doc: YamlDocument, campaign: Campaign, found: list[Problem]
-) -> LoadedCampaign | None:
-    _check_opt_out_files(doc, campaign, found)
+) -> tuple[Source | None, Templates]:
+    """The contacts source (None when unusable) and the templates checked against its columns."""
     source = _source(doc, campaign, found)
     variables, header_problems = source.header() if source is not None else ([], [])
     found += header_problems
     templates = Templates(doc, campaign, variables)
     found += templates.problems
-    if source is None or any(p.severity == "error" for p in header_problems):
-        return None
+    if any(p.severity == "error" for p in header_problems):
+        return None, templates
+    return source, templates
+
+
+def _count(
+    source: Source, campaign: Campaign, templates: Templates, found: list[Problem]
+) -> dict[str, int]:
+    """One pass over the contacts: counts, row problems, every contact's rendered values."""
     counts = {"contacts": 0, "invalid": 0, "duplicate": 0}
     rows = _RowProblems()
     for item in scan(source.rows(), campaign.contacts, campaign.screening.dedupe):
         if isinstance(item, Contact):
             counts["contacts"] += 1
-            for message in templates.check_contact(item):
-                rows.add(Problem(item.source.rsplit(":", 1)[0], _line(item), 1, message))
+            messages = templates.check_contact(item)
+            if messages:
+                file, line = item.source.rsplit(":", 1)
+                for message in messages:
+                    rows.add(Problem(file, int(line), 1, message))
         elif isinstance(item, RejectedRow):
             counts[item.reason] += 1
         else:
             rows.add(item)
-    found += rows.kept + rows.summary(getattr(source, "display", doc.display))
+    found += rows.kept + rows.summary(source.display)
+    return counts
+
+
+def _loaded(
+    doc: YamlDocument,
+    campaign: Campaign,
+    source: Source,
+    templates: Templates,
+    counts: dict[str, int],
+    warnings: list[Problem],
+) -> LoadedCampaign:
     parties = resolve_parties(campaign)
     return LoadedCampaign(
         path=doc.path.resolve(),
@@ -140,17 +163,13 @@ def _load_contacts(
         caller_ids=tuple(parties.caller_ids),
         connect_to=parties.connect_to,
         templates=templates.template_set,
-        warnings=(),
+        warnings=tuple(warnings),
         _contacts=partial(_contacts, source, campaign),
         _rejected=partial(_rejected, source, campaign),
         contact_count=counts["contacts"],
         invalid_count=counts["invalid"],
         duplicates=counts["duplicate"],
     )
-
-
-def _line(contact: Contact) -> int:
-    return int(contact.source.rsplit(":", 1)[1])
 
 
 def _contacts(source: Source, campaign: Campaign) -> Iterator[Contact]:
@@ -172,12 +191,6 @@ def _check_opt_out_files(doc: YamlDocument, campaign: Campaign, found: list[Prob
                 f"no such file: {doc.path.parent / name} (paths are relative to the campaign file)"
             )
             found.append(doc.problem(("screening", "opt_out", index), message))
-
-
-def _with_warnings(loaded: LoadedCampaign, problems: list[Problem]) -> LoadedCampaign:
-    from dataclasses import replace
-
-    return replace(loaded, warnings=tuple(problems))
 
 
 def _sorted(display: str, problems: list[Problem]) -> list[Problem]:

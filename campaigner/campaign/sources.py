@@ -180,6 +180,7 @@ class InlineSource:
     def __init__(self, doc: YamlDocument, contacts: Contacts) -> None:
         self.doc = doc
         self.contacts = contacts
+        self.display = doc.display
 
     def header(self) -> tuple[list[str], list[Problem]]:
         """Variables: every key any inline mapping has, besides the phone key."""
