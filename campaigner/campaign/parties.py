@@ -66,12 +66,23 @@ def _resolve_agents(campaign: Campaign, region: str, parties: Parties) -> None:
         base: KeyPath = ("dial", "agents", index)
         path = base if isinstance(entry, str) else (*base, "contact_uri")
         uri = _agent_uri(agent, campaign.api, region, path, parties)
-        if agent.state_management is not None and campaign.api == "v1":
-            message = only_in("v3", "from.state_management", "v1")
-            parties.findings.append(error((*base, "state_management"), message))
+        if agent.state_management is not None:
+            _check_state_management(campaign, (*base, "state_management"), parties)
         if _first_time(uri, first_at, path, parties):
             assert uri is not None
             parties.agents.append(ResolvedAgent(uri, agent.state_management, agent.name))
+
+
+def _check_state_management(campaign: Campaign, path: KeyPath, parties: Parties) -> None:
+    """v3 has it on the first leg only (``from.state_management``): agent_first's agents."""
+    if campaign.api == "v1":
+        parties.findings.append(error(path, only_in("v3", "from.state_management", "v1")))
+    elif campaign.dial.mode != "agent_first":
+        message = (
+            "applies to the first leg (from.state_management); in contact_first the agent "
+            "is the second leg (to), which has no state_management"
+        )
+        parties.findings.append(error(path, message))
 
 
 def _first_time(value: str | None, seen: dict[str, KeyPath], path: KeyPath, p: Parties) -> bool:

@@ -253,3 +253,14 @@ def test_opt_out_files_must_exist(check: Check) -> None:
         "c.yaml:13:35: screening.opt_out.1: no such file: missing.txt "
         "(paths are relative to the campaign file)"
     ]
+
+
+def test_state_management_only_on_agent_first(check: Check) -> None:
+    agent = '{contact_uri: "+919900000001", state_management: true}'
+    dial = f"  mode: contact_first\n  agents: [{agent}]\n"
+    text = V3.replace('  mode: agent_first\n  agents: ["+919900000001"]\n', dial)
+    assert check(text)[1] == [
+        "c.yaml:6:61: dial.agents.0.state_management: applies to the first leg "
+        "(from.state_management); in contact_first the agent is the second leg (to), which has "
+        "no state_management"
+    ]
