@@ -237,10 +237,13 @@ class Tracker:
                 continue
             if self._poll_time(call) <= now:
                 due.append((call.call_id, call.sid))
+        # Due-ness is always "a computed instant <= now", the same instants the poller
+        # sleeps until: comparing differences instead can disagree by a rounding error
+        # and leave a due call that never becomes due.
         for call_id, (sid, since, last) in list(self._incomplete.items()):
-            if now - since > RECORD_WAIT.total_seconds():
+            if since + RECORD_WAIT.total_seconds() < now:
                 self._incomplete.pop(call_id)
-            elif now - last >= self.poll_interval:
+            elif last + self.poll_interval <= now:
                 due.append((call_id, sid))
         return due
 
@@ -266,7 +269,7 @@ class Tracker:
     def _give_up_overdue(self, now: float) -> None:
         for call in self.ctx.registry:
             placed = call.placed_trio
-            if call.state == "placed" and placed is not None and now - placed >= self.give_up_after:
+            if call.state == "placed" and placed is not None and placed + self.give_up_after <= now:
                 self.give_up(call, "no final status within tracking.give_up_after")
 
     async def _poll(self, due: list[tuple[int, str]]) -> None:
@@ -338,23 +341,17 @@ class Tracker:
             now = trio.current_time()
             pending = self.ctx.registry.in_state("ambiguous")
             for call in pending:
-                if now - call.intent_trio < self._reconcile_delay():
-                    continue
-                if now - last_try.get(call.call_id, -1e18) < self.poll_interval:
-                    continue
-                last_try[call.call_id] = now
-                await self._reconcile(call)
-            times = [
-                max(
-                    c.intent_trio + self._reconcile_delay(),
-                    last_try.get(c.call_id, -1e18) + self.poll_interval,
-                )
-                for c in self.ctx.registry.in_state("ambiguous")
-            ]
+                if self._reconcile_time(call, last_try) <= now:
+                    last_try[call.call_id] = now
+                    await self._reconcile(call)
+            waiting = self.ctx.registry.in_state("ambiguous")
+            times = [self._reconcile_time(c, last_try) for c in waiting]
             await self.changed.wait_until(min(times, default=now + 3600.0))
 
-    def _reconcile_delay(self) -> float:
-        return min(self.poll_after, 60.0)
+    def _reconcile_time(self, call: OpenCall, last_try: dict[int, float]) -> float:
+        first = call.intent_trio + min(self.poll_after, 60.0)
+        previous = last_try.get(call.call_id)
+        return first if previous is None else max(first, previous + self.poll_interval)
 
     def _max_span(self) -> float:
         """How long a call created by a lost POST could possibly still be running."""
@@ -387,7 +384,7 @@ class Tracker:
             if obs.sid not in known and self._same_call(call, obs):
                 self.adopt(call, obs)
                 return
-        if trio.current_time() - call.intent_trio >= self._max_span():
+        if call.intent_trio + self._max_span() <= trio.current_time():
             self._prove_absent(call)
 
     def _same_call(self, call: OpenCall, obs: CallObservation) -> bool:

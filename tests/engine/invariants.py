@@ -1,0 +1,51 @@
+"""The promises campaigner makes, checked against what the simulator actually did."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from campaigner.simulator import CallInfo, Simulator
+from campaigner.store.journal import Journal
+
+
+def contact_number(call: CallInfo, mode: str) -> str:
+    if mode == "agent_first":
+        assert call.to_number is not None
+        return call.to_number
+    return call.from_number
+
+
+def check_invariants(
+    journal: Journal,
+    sim: Simulator,
+    *,
+    mode: str = "agent_first",
+    max_calls: int,
+    complete: bool = True,
+) -> None:
+    """Raise AssertionError naming the first broken promise."""
+    calls = sim.calls()
+    if complete:
+        open_contacts = journal.conn.execute(
+            "SELECT phone, state FROM contacts WHERE state != 'done'"
+        ).fetchall()
+        assert not open_contacts, f"contacts without a final outcome: {open_contacts[:5]}"
+    by_number: dict[str, list[CallInfo]] = defaultdict(list)
+    for call in calls:
+        by_number[contact_number(call, mode)].append(call)
+    for number, placed in by_number.items():
+        assert len(placed) <= max_calls, f"{number} got {len(placed)} calls (at most {max_calls})"
+        spans = sorted((c.created_at, c.ended_at) for c in placed)
+        for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+            assert start >= end, f"two calls to {number} overlapped"
+    journaled = {
+        str(r[0]) for r in journal.conn.execute("SELECT sid FROM calls WHERE sid IS NOT NULL")
+    }
+    placed_sids = {c.sid for c in calls}
+    missing = placed_sids - journaled
+    assert not missing, f"calls the simulator placed but the journal lacks: {sorted(missing)[:5]}"
+    invented = journaled - placed_sids
+    assert not invented, f"journal SIDs the simulator never created: {sorted(invented)[:5]}"
+    open_calls = journal.conn.execute("SELECT count(*) FROM calls WHERE open = 1").fetchone()[0]
+    if complete:
+        assert open_calls == 0, f"{open_calls} calls still open"
