@@ -4,75 +4,23 @@
 :class:`Contact`, each :class:`RejectedRow`, and each row :class:`Problem`. The same
 function serves ``validate`` (which counts) and the engine (which dials), so both
 agree on what "the contacts" are. Duplicates are found through an on-disk
-temporary SQLite table, so memory does not grow with the number of rows.
+temporary table (:mod:`campaigner.campaign.seen`), so memory does not grow with the
+number of rows.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
-from types import TracebackType
 
 from campaigner.campaign.model import Contacts
 from campaigner.campaign.resolved import Contact, RejectedRow
+from campaigner.campaign.seen import SeenNumbers
 from campaigner.campaign.sources import RawRow, Row
 from campaigner.errors import Problem
 from campaigner.phones import InvalidPhoneNumber, normalise
 
 ScanItem = Contact | RejectedRow | Problem
 Normalised = str | InvalidPhoneNumber | None  # E.164, why not, or None for a Problem row
-
-
-class SeenNumbers:
-    """The numbers already seen in one pass, kept on disk (constant memory)."""
-
-    def __init__(self) -> None:
-        self._dir = tempfile.TemporaryDirectory(prefix="campaigner-dedupe-")
-        path = Path(self._dir.name) / "seen.sqlite3"
-        self._db = sqlite3.connect(path, isolation_level=None)
-        # A scratch table: no journal, no fsync, a small page cache (about 8 MB).
-        for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-8000"):
-            self._db.execute(f"PRAGMA {pragma}")
-        self._db.execute("CREATE TABLE seen (phone TEXT PRIMARY KEY, line INTEGER) WITHOUT ROWID")
-        self._db.execute("BEGIN")
-
-    def first_lines(self, entries: list[tuple[str, int]]) -> list[int | None]:
-        """For each (phone, line) in order: None the first time, else the line it was first on.
-
-        One batch costs one SELECT per 500 numbers and one executemany: per-row
-        statements would cost more than normalising the number.
-        """
-        earlier: dict[str, int] = {}
-        unique = list(dict.fromkeys(phone for phone, _ in entries))
-        for start in range(0, len(unique), 500):
-            chunk = unique[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            query = f"SELECT phone, line FROM seen WHERE phone IN ({marks})"
-            earlier.update(self._db.execute(query, chunk).fetchall())
-        result: list[int | None] = []
-        new: list[tuple[str, int]] = []
-        for phone, line in entries:
-            first = earlier.get(phone)
-            if first is None:
-                earlier[phone] = line
-                new.append((phone, line))
-            result.append(first)
-        self._db.executemany("INSERT INTO seen VALUES (?, ?)", new)
-        return result
-
-    def close(self) -> None:
-        self._db.close()
-        self._dir.cleanup()
-
-    def __enter__(self) -> SeenNumbers:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 def scan(

@@ -106,28 +106,24 @@ class CsvSource:
             return  # header() reported it
         phone_index = header.index(self.contacts.phone_column)
         names = [(i, name) for i, name in enumerate(header) if i != phone_index]
-        previous = reader.line_num
-        while True:
-            lines.clear()
-            try:
-                fields = next(reader, None)
-            except csv.Error as exc:
-                yield self._problem(previous + 1, 1, f"unreadable CSV: {exc}")
-                return
-            if fields is None:
-                return
-            line, previous = previous + 1, reader.line_num
-            if not any(f.strip() for f in fields):
-                continue
-            if len(fields) != width:
-                message = f"row has {len(fields)} fields, the header has {width}"
-                yield self._problem(line, 1, message)
-                continue
-            text = "".join(lines)
-            variables: dict[str, Scalar] = {name: fields[i] for i, name in names}
-            where = _where(text, line, phone_index, self.contacts.delimiter)
-            phone = header[phone_index]
-            yield RawRow(self.display, line, phone, fields[phone_index], variables, where)
+        label, delimiter, previous = header[phone_index], self.contacts.delimiter, reader.line_num
+        lines.clear()
+        try:
+            for fields in reader:
+                line, previous = previous + 1, reader.line_num
+                if _blank(fields, phone_index):
+                    pass
+                elif len(fields) != width:
+                    message = f"row has {len(fields)} fields, the header has {width}"
+                    yield self._problem(line, 1, message)
+                else:
+                    text = lines[0] if len(lines) == 1 else "".join(lines)
+                    variables: dict[str, Scalar] = {name: fields[i] for i, name in names}
+                    where = _where(text, line, phone_index, delimiter)
+                    yield RawRow(self.display, line, label, fields[phone_index], variables, where)
+                lines.clear()
+        except csv.Error as exc:
+            yield self._problem(previous + 1, 1, f"unreadable CSV: {exc}")
 
     def _problem(self, line: int, col: int, message: str, severity: str = "error") -> Problem:
         return Problem(self.display, line, col, message, severity)
@@ -143,6 +139,13 @@ def _missing_phone_message(phone: str, columns: list[str]) -> str:
         likely = [c for c in columns if any(w in c.lower() for w in _PHONE_LIKE)]
         hint = f"; did you mean '{likely[0]}'?" if likely else ""
     return f"header: no column '{phone}' (contacts.phone_column); columns found: {found}{hint}"
+
+
+def _blank(fields: list[str], phone_index: int) -> bool:
+    """A row of nothing but empty or blank fields (cheap unless the number is missing)."""
+    if phone_index < len(fields) and fields[phone_index].strip():
+        return False
+    return not "".join(fields).strip()
 
 
 def _remembering(handle: Iterator[str], lines: list[str]) -> Iterator[str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from campaigner.campaign.resolved import RejectedRow
 from tests.campaign.conftest import BASE, Check
@@ -227,3 +229,22 @@ def test_dedupe_is_the_same_whatever_the_batch_size(batch: int) -> None:
         ("Problem", "7", ""),
         ("RejectedRow", "big.csv:7", "duplicate"),
     ]
+
+
+@given(st.lists(st.integers(0, 30), max_size=60), st.integers(1, 7))
+def test_seen_numbers_agree_with_a_dict(numbers: list[int], batch: int) -> None:
+    from campaigner.campaign.seen import SeenNumbers
+
+    entries = [(f"+9198123{n:05d}", line) for line, n in enumerate(numbers, start=2)]
+    expected: list[int | None] = []
+    first: dict[str, int] = {}
+    for phone, line in entries:
+        expected.append(first.get(phone))
+        first.setdefault(phone, line)
+    with SeenNumbers() as seen:
+        got = [
+            r
+            for i in range(0, len(entries), batch)
+            for r in seen.first_lines(entries[i : i + batch])
+        ]
+    assert got == expected
