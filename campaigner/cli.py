@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -16,8 +17,10 @@ from types import ModuleType
 from campaigner import __version__
 from campaigner.errors import EXIT_INTERRUPTED, EXIT_USAGE, CampaignerError, CampaignInvalid
 
+EXIT_BROKEN_PIPE = 141  # as if killed by SIGPIPE, like other Unix tools
+
 # The explicit registry of subcommands, in the order --help lists them.
-COMMANDS: tuple[str, ...] = ()
+COMMANDS: tuple[str, ...] = ("validate", "plan", "schema", "run", "status", "export", "sim")
 
 
 def _load(name: str) -> ModuleType:
@@ -62,3 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("campaigner: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`campaigner export x.yaml | head`): stop quietly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE

@@ -1,0 +1,148 @@
+"""What a campaign will cost and how long it will take, before anything dials. Pure.
+
+The estimate is deliberately simple and stated with its assumptions: dials happen
+at the slowest of three paces (the API budget, the concurrency limit, the agents),
+each call occupies its slot and agent for ``call_minutes``, and calling time only
+counts inside the windows. ``plan`` prints it; the report later shows the truth.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from campaigner.campaign.resolved import Contact, LoadedCampaign, ResolvedAgent
+from campaigner.compile.calls import callback_url, compile_call
+from campaigner.domain import CallSpec
+from campaigner.schedule import CallingSchedule
+
+# Share of the budget left for dialing after polls (v1 bulk polling is ~1-5 %).
+DIAL_SHARE = {"v1": 0.97, "v3": 0.8}
+TOKEN_PLACEHOLDER = "<token>"
+
+
+@dataclass(frozen=True, slots=True)
+class Pace:
+    """Calls per minute allowed by each limit, and the one that binds."""
+
+    budget: float
+    concurrency: float
+    agents: float | None
+
+    @property
+    def calls_per_minute(self) -> float:
+        return min(x for x in (self.budget, self.concurrency, self.agents) if x is not None)
+
+    @property
+    def bottleneck(self) -> str:
+        pace = self.calls_per_minute
+        if pace == self.budget:
+            return "API budget"
+        return "agents" if self.agents is not None and pace == self.agents else "concurrency"
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Everything ``campaigner plan`` reports."""
+
+    name: str
+    api: str
+    mode: str
+    timezone: str
+    contacts: int
+    invalid: int
+    duplicates: int
+    caller_ids: tuple[str, ...]
+    agents: tuple[str, ...]
+    requests_per_minute: int
+    max_concurrent_calls: int
+    max_attempts: int
+    pace: Pace
+    first_attempt_minutes: float
+    worst_case_minutes: float
+    dials_first: int
+    dials_worst: int
+    starts: datetime | None
+    finishes: datetime | None
+    worst_finishes: datetime | None
+    deadline: datetime | None
+    fits_deadline: bool | None
+    callback_url: str | None
+
+
+def build_plan(loaded: LoadedCampaign, now: datetime, call_minutes: float = 1.5) -> Plan:
+    """Plan ``loaded`` as if started at ``now``; each call lasting ``call_minutes``."""
+    c = loaded.campaign
+    agents = len(loaded.agents) or None
+    pace = Pace(
+        budget=c.pacing.requests_per_minute * DIAL_SHARE[c.api],
+        concurrency=c.pacing.max_concurrent_calls / call_minutes,
+        agents=agents / call_minutes if agents else None,
+    )
+    first = loaded.contact_count
+    worst = first * c.retry.max_attempts
+    cal = CallingSchedule(c.schedule)
+    now = now.astimezone(cal.tz)
+    starts = cal.next_open(now)
+    first_minutes = first / pace.calls_per_minute if first else 0.0
+    worst_minutes = worst / pace.calls_per_minute if worst else 0.0
+    finishes = cal.advance(now, first_minutes * 60) if first else starts
+    worst_finishes = cal.advance(now, worst_minutes * 60) if worst else starts
+    public = c.callbacks.public_url
+    return Plan(
+        name=c.name,
+        api=c.api,
+        mode=c.dial.mode,
+        timezone=c.schedule.timezone,
+        contacts=first,
+        invalid=loaded.invalid_count,
+        duplicates=loaded.duplicates,
+        caller_ids=tuple(x.number for x in loaded.caller_ids),
+        agents=tuple(a.uri for a in loaded.agents),
+        requests_per_minute=c.pacing.requests_per_minute,
+        max_concurrent_calls=c.pacing.max_concurrent_calls,
+        max_attempts=c.retry.max_attempts,
+        pace=pace,
+        first_attempt_minutes=first_minutes,
+        worst_case_minutes=worst_minutes,
+        dials_first=first,
+        dials_worst=worst,
+        starts=starts,
+        finishes=finishes,
+        worst_finishes=worst_finishes,
+        deadline=cal.deadline,
+        fits_deadline=None if cal.deadline is None else finishes is not None,
+        callback_url=callback_url(public, TOKEN_PLACEHOLDER, c.api) if public else None,
+    )
+
+
+def first_calls(loaded: LoadedCampaign, count: int) -> Iterator[tuple[Contact, CallSpec]]:
+    """The first ``count`` calls, with caller IDs and agents in the engine's rotation order."""
+    c = loaded.campaign
+    public = c.callbacks.public_url
+    status = callback_url(public, TOKEN_PLACEHOLDER, c.api) if public else None
+    agents: tuple[ResolvedAgent, ...] = loaded.agents
+    for i, contact in enumerate(loaded.iter_contacts()):
+        if i >= count:
+            return
+        yield (
+            contact,
+            compile_call(
+                loaded,
+                contact,
+                attempt=1,
+                caller_id=loaded.caller_ids[i % len(loaded.caller_ids)].number,
+                agent=agents[i % len(agents)] if agents else None,
+                status_callback=status,
+            ),
+        )
+
+
+def minutes_text(minutes: float) -> str:
+    """``95.5`` -> ``"1 h 36 min"``; used by plan and run messages."""
+    if minutes < 1:
+        return f"{math.ceil(minutes * 60)} s"
+    hours, mins = divmod(math.ceil(minutes), 60)
+    return f"{hours} h {mins} min" if hours else f"{mins} min"
