@@ -35,6 +35,8 @@ from campaigner.exotel.sending import (
 from campaigner.exotel.wire import WireRequest
 from campaigner.settings import ExotelSettings
 
+__all__ = ["ExotelClient", "OpenGate", "RequestGate"]  # the gate protocol lives in sending
+
 USER_AGENT = f"campaigner/{__version__}"
 # stack.md: hypercorn closes idle connections after 5 s; expiring ours at 2 s avoids
 # sending on a connection the server is closing (a RemoteProtocolError race at exactly 5 s).

@@ -37,6 +37,14 @@ class DetailLegInfo(_V1):
     on_call_duration: Count = None
 
 
+def _wrap_leg(value: object) -> object:
+    # 001 shows Details.Legs as [{"Leg": {"Id", "OnCallDuration"}}]; accept the bare
+    # {"Id", "OnCallDuration"} too rather than fail a whole poll on the wrapper.
+    if isinstance(value, dict) and "Leg" not in value:
+        return {"Leg": value}
+    return value
+
+
 class DetailLeg(_V1):
     leg: DetailLegInfo
 
@@ -47,7 +55,9 @@ class Details(_V1):
     conversation_duration: Count = None
     leg1_status: Lower = None
     leg2_status: Lower = None
-    legs: Annotated[list[DetailLeg], BeforeValidator(_one_to_list)] = []
+    legs: Annotated[
+        list[Annotated[DetailLeg, BeforeValidator(_wrap_leg)]], BeforeValidator(_one_to_list)
+    ] = []
 
 
 class V1Call(_V1):

@@ -215,3 +215,11 @@ def test_v2_envelope_207_multistatus_item_failure() -> None:
         type(classify.classify(400, fixture_bytes("v2_envelope_207_multistatus_item_failure.json")))
         is BadRequestError
     )
+
+
+def test_details_legs_without_the_leg_wrapper() -> None:
+    doc = fixture_json("v1_call_details_with_details_true.json")
+    details = doc["Call"]["Details"]  # type: ignore[index]
+    details["Legs"] = [item["Leg"] for item in details["Legs"]]  # type: ignore[index]
+    obs = parse.v1_call(doc, "details")
+    assert obs.legs == (LegState("completed", 21), LegState("completed", 8))
