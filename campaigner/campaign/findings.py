@@ -24,10 +24,12 @@ class Finding:
 
 
 def error(path: KeyPath, message: str) -> Finding:
+    """A finding that makes the campaign invalid."""
     return Finding(path, message, "error")
 
 
 def warning(path: KeyPath, message: str) -> Finding:
+    """A finding shown to the reviewer; fatal only with ``validate --strict``."""
     return Finding(path, message, "warning")
 
 

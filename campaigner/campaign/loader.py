@@ -60,8 +60,10 @@ def check_campaign(
     _check_opt_out_files(doc, campaign, found)
     source, templates = _prepare(doc, campaign, found)
     counts = _count(source, campaign, templates, found) if source is not None else None
+    if counts is not None and counts["contacts"] == 0 and not _errors(found):
+        found.append(doc.problem(("contacts",), "no contact to call", "warning"))
     problems = _sorted(display, found)
-    if source is None or counts is None or any(p.severity == "error" for p in problems):
+    if source is None or counts is None or _errors(problems):
         return None, problems
     return _loaded(doc, campaign, source, templates, counts, problems), problems
 
@@ -191,6 +193,10 @@ def _check_opt_out_files(doc: YamlDocument, campaign: Campaign, found: list[Prob
                 f"no such file: {doc.path.parent / name} (paths are relative to the campaign file)"
             )
             found.append(doc.problem(("screening", "opt_out", index), message))
+
+
+def _errors(problems: list[Problem]) -> bool:
+    return any(p.severity == "error" for p in problems)
 
 
 def _sorted(display: str, problems: list[Problem]) -> list[Problem]:

@@ -248,3 +248,10 @@ def test_seen_numbers_agree_with_a_dict(numbers: list[int], batch: int) -> None:
             for r in seen.first_lines(entries[i : i + batch])
         ]
     assert got == expected
+
+
+def test_no_contacts_is_a_warning(check: Check) -> None:
+    loaded, problems = check(CSV, {"contacts.csv": "phone,name\n\n"})
+    assert problems == ["c.yaml:7:1: warning: contacts: no contact to call"]
+    assert loaded is not None
+    assert loaded.contact_count == 0
