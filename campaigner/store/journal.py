@@ -113,6 +113,12 @@ class Journal:
             raise StateError(f"{path}: not a campaigner journal ({exc})") from exc
         return cls(conn, path, None)
 
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         self.conn.close()
         if self._lock_fd is not None:

@@ -43,7 +43,15 @@ def check_invariants(
     }
     placed_sids = {c.sid for c in calls}
     missing = placed_sids - journaled
-    assert not missing, f"calls the simulator placed but the journal lacks: {sorted(missing)[:5]}"
+    # Mid-run, a call whose POST was cut off is journaled as an intent without a SID
+    # (reconciliation will adopt it); once complete, every call must be there.
+    unresolved = journal.conn.execute(
+        "SELECT count(*) FROM calls WHERE open = 1 AND sid IS NULL"
+    ).fetchone()[0]
+    allowed = 0 if complete else unresolved
+    assert len(missing) <= allowed, (
+        f"calls the simulator placed but the journal lacks: {sorted(missing)[:5]}"
+    )
     invented = journaled - placed_sids
     assert not invented, f"journal SIDs the simulator never created: {sorted(invented)[:5]}"
     open_calls = journal.conn.execute("SELECT count(*) FROM calls WHERE open = 1").fetchone()[0]
