@@ -294,3 +294,28 @@ async def test_early_callbacks_arrive_before_the_connect_answer(
     assert got.time <= answered_at
     assert response.json()["Call"]["Status"] == "in-progress"
     assert sim.stats().delivery.early == 1
+
+
+async def test_v3_early_callbacks(
+    make_sim: SimFactory, recorder: Recorder, nursery: trio.Nursery, autojump_clock: object
+) -> None:
+    sim = make_sim(faults={"early_callback": 1.0})
+    await nursery.start(sim.run)
+    async with api_client(sim) as api:
+        sid = await _v3(api, [{"event": "terminal", "url": "http://hooks.test/t"}])
+    (got,) = recorder.got
+    assert json.loads(got.body)["call_details"]["sid"] == sid
+    assert sim.call(sid).ended_at <= trio.current_time()
+
+
+async def test_set_number_changes_later_calls(
+    sim: Simulator, api: httpx.AsyncClient, autojump_clock: object
+) -> None:
+    await _v1(api)
+    sim.set_number("+919811111111", dnd=True)
+    refused = await api.post(f"{V1}/Calls/connect.json", data=connect_form())
+    assert refused.status_code == 403
+    sim.set_number("+919811111111", dnd=False, outcome="failed")
+    await trio.sleep(100)
+    sid = await _v1(api)
+    assert sim.call(sid).kind == "failed"

@@ -163,3 +163,19 @@ async def test_random_5xx_on_gets_only(make_sim: SimFactory) -> None:
     assert set(gets) <= {500, 502, 503}
     assert 500 in gets
     assert post.status_code == 200
+
+
+async def test_time_scale_speeds_calls_but_not_the_rate_window(
+    make_sim: SimFactory, autojump_clock: object
+) -> None:
+    sim = make_sim(time_scale=10, rate_limit={"requests": 2})
+    async with api_client(sim) as api:
+        first = await api.post(f"{V1}/Calls/connect.json", data=connect_form())
+        await api.get(f"{V1}/Calls/x.json")
+        await trio.sleep_until(sim.start + 59.9)
+        refused = await api.get(f"{V1}/Calls/x.json")
+        await trio.sleep_until(sim.start + 60)
+        admitted = await api.get(f"{V1}/Calls/x.json")
+    info = sim.call(first.json()["Call"]["Sid"])
+    assert info.ended_at == sim.start + 7.1  # 71 simulated seconds at 10x
+    assert (refused.status_code, admitted.status_code) == (429, 404)

@@ -146,3 +146,15 @@ async def test_a_hundred_sids_are_allowed(api: httpx.AsyncClient) -> None:
     response = await _bulk(api, Sid=",".join(f"s{i}" for i in range(100)))
     assert response.status_code == 200
     assert response.json()["Calls"] == []
+
+
+async def test_bulk_in_xml(sim: Simulator, api: httpx.AsyncClient, autojump_clock: object) -> None:
+    (sid,) = await _place_many(api, 1)
+    await trio.sleep_until(sim.start + 300)
+    response = await api.get(f"{V1}/Calls", params={"Sid": sid})
+    assert response.headers["content-type"] == "application/xml"
+    assert response.text.startswith(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<TwilioResponse><Metadata><Total>1</Total>'
+        f"<PageSize>50</PageSize><FirstPageUri>{V1}/Calls?Sid={sid}</FirstPageUri>"
+        f"<PrevPageUri/><NextPageUri/></Metadata><Calls><Call><Sid>{sid}</Sid>"
+    )
