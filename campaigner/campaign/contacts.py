@@ -59,7 +59,11 @@ def _flush(
         if isinstance(row, Problem):
             yield row
         elif isinstance(phone, str):
-            yield from _valid(row, phone, next(firsts), dedupe)
+            first = next(firsts)
+            if first is None:  # the common case, kept free of generator overhead
+                yield Contact(phone, str(row.raw_phone), f"{row.file}:{row.line}", row.variables)
+            else:
+                yield from _repeated(row, phone, first, dedupe)
         elif phone is not None:
             yield from _invalid(row, phone, contacts)
     pending.clear()
@@ -74,18 +78,15 @@ def _invalid(row: RawRow, error: InvalidPhoneNumber, contacts: Contacts) -> Iter
         yield _problem(row, message, "error")
 
 
-def _valid(row: RawRow, phone: str, first: int | None, dedupe: bool) -> Iterator[ScanItem]:
-    raw = str(row.raw_phone)
-    source = f"{row.file}:{row.line}"
-    if first is None:
-        yield Contact(phone, raw, source, row.variables)
-    elif not dedupe:
+def _repeated(row: RawRow, phone: str, first: int, dedupe: bool) -> Iterator[ScanItem]:
+    if not dedupe:
         message = f"{phone} is also on line {first}, and screening.dedupe is false"
         yield _problem(row, message, "error")
     else:
         message = f"{phone} is also on line {first}; merged (the first row wins)"
         yield _problem(row, message, "warning")
-        yield RejectedRow(source, raw, "duplicate", f"duplicate of line {first}")
+        source = f"{row.file}:{row.line}"
+        yield RejectedRow(source, str(row.raw_phone), "duplicate", f"duplicate of line {first}")
 
 
 def _problem(row: RawRow, message: str, severity: str) -> Problem:
