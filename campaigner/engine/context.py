@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 
 import trio
@@ -35,6 +35,34 @@ class Wakeup:
         event = self._event
         with trio.move_on_at(deadline):
             await event.wait()
+
+
+class Durations:
+    """How long calls last in this run, learnt from callbacks (placement to terminal).
+
+    The v3 poller uses the 95th percentile to avoid polling calls that are
+    probably still talking: each v3 poll costs a request per call.
+    """
+
+    def __init__(self, keep: int = 500, minimum: int = 20) -> None:
+        self._samples: deque[float] = deque(maxlen=keep)
+        self._minimum = minimum
+        self._p95: float | None = None
+        self._fresh = 0
+
+    def learn(self, seconds: float) -> None:
+        self._samples.append(seconds)
+        self._fresh += 1
+
+    def p95(self) -> float | None:
+        """The 95th percentile, or None until enough calls have been seen."""
+        if len(self._samples) < self._minimum:
+            return None
+        if self._p95 is None or self._fresh >= 25:
+            ordered = sorted(self._samples)
+            self._p95 = ordered[min(int(len(ordered) * 0.95), len(ordered) - 1)]
+            self._fresh = 0
+        return self._p95
 
 
 @dataclass
@@ -78,6 +106,7 @@ class RunContext:
     agents: AgentPool | None
     caller_ids: CallerIds
     stats: RunStats
+    durations: Durations = field(default_factory=Durations)
     wake_dialer: Wakeup = field(default_factory=Wakeup)
     stop_dialing: trio.Event = field(default_factory=trio.Event)
     dialing_done: trio.Event = field(default_factory=trio.Event)

@@ -34,8 +34,10 @@ from campaigner.engine.context import RunContext, RunStats
 from campaigner.engine.dialer import Dialer
 from campaigner.engine.gate import EngineGate
 from campaigner.engine.limiter import RateLimiter
+from campaigner.engine.poller import Poller
 from campaigner.engine.prepare import Preparation, prepare_journal
 from campaigner.engine.receiver import CallbackReceiver, serve_receiver
+from campaigner.engine.reconciler import Reconciler
 from campaigner.engine.registry import AgentPool, CallerIds, CallRegistry, OpenCall, Slots
 from campaigner.engine.tracker import Tracker
 from campaigner.errors import (
@@ -187,8 +189,8 @@ async def _serve(
         report(f"listening for callbacks on {bound}")
     if options.extra_services is not None:
         await options.extra_services(nursery, app)
-    await nursery.start(tracker.run_poller)
-    await nursery.start(tracker.run_reconciler)
+    await nursery.start(Poller(ctx, tracker).run)
+    await nursery.start(Reconciler(ctx, tracker).run)
     ctx.journal.log(ctx.now(), "run_started", "run started", resumed=prep.resumed)
     if options.handle_signals:
         await nursery.start(_watch_signals, ctx, interrupted, options.grace, nursery, report)
@@ -247,7 +249,7 @@ async def _until_finished(ctx: RunContext, tracker: Tracker, record_wait: float)
     while len(ctx.registry):
         await tracker.changed.wait_until(trio.current_time() + 60)
     deadline = trio.current_time() + record_wait
-    while tracker.pending_records() and trio.current_time() < deadline:
+    while tracker.incomplete and trio.current_time() < deadline:
         await tracker.changed.wait_until(min(deadline, trio.current_time() + 60))
 
 
