@@ -113,6 +113,7 @@ async def _run(
     for line in prep.summary():
         report(line)
     run_id = journal.begin_run(clock.now().timestamp(), loaded.sha256, __version__, options.sandbox)
+    journal.set_meta("account_sid", options.settings.account_sid or "")
     stats = RunStats(contacts=loaded.contact_count)
     stats.outcomes.update(
         {k: v for k, v in journal.counts().items() if k not in ("ready", "active")}
