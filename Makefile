@@ -14,9 +14,13 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
 	@touch $(STAMP)
 
+# A fresh demo each time: the demo's journal is removed first (a second run would
+# otherwise resume a finished campaign and have nothing to do).
 demo: $(STAMP)
 	$(BIN)/campaigner validate campaigns/*.yaml
 	$(BIN)/campaigner plan campaigns/demo.yaml
+	rm -f .campaigner/demo.sqlite3 .campaigner/demo.sqlite3-*  # demo.yaml: state: ../.campaigner
+	$(BIN)/campaigner run campaigns/demo.yaml --sandbox
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
