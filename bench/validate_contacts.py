@@ -34,14 +34,6 @@ call:
 schedule: {{deadline: 2099-12-31T20:00:00+05:30}}
 callbacks: {{public_url: "https://hooks.example.com/exotel"}}
 """
-# Run the real command whether or not the lead has registered it in cli.COMMANDS yet.
-RUNNER = """\
-import sys
-from campaigner import cli
-if "validate" not in cli.COMMANDS:
-    cli.COMMANDS = (*cli.COMMANDS, "validate")
-sys.exit(cli.main(["validate", *sys.argv[1:]]))
-"""
 CITIES = ["Mumbai", "Delhi", "Bengaluru", "Chennai", "Pune", "Kolkata", "Jaipur", "Lucknow"]
 STD = ["80", "22", "11", "44", "40", "33", "20", "141", "522"]
 
@@ -110,7 +102,7 @@ def measure(directory: Path, rows: int) -> tuple[float, float, float, str]:
     start = time.perf_counter()
     with output_path.open("w", encoding="utf-8") as output_file:
         child = subprocess.Popen(
-            [sys.executable, "-c", RUNNER, str(campaign)],
+            [sys.executable, "-m", "campaigner", "validate", str(campaign)],
             stdout=output_file,
             stderr=subprocess.STDOUT,
         )
