@@ -236,7 +236,7 @@ class Dialer:
             obs = await ctx.client.connect(spec)
         except OutcomeUnknownError as exc:
             ctx.journal.call_ambiguous(call.call_id, exc.status, exc.message, ctx.now())
-            call.state = "ambiguous"
+            ctx.registry.mark_ambiguous(call)
             ctx.stats.ambiguous += 1
             ctx.note(
                 "ambiguous",

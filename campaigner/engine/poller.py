@@ -34,6 +34,7 @@ log = logging.getLogger("campaigner.poller")
 
 BULK_MAX = 100  # v1 bulk call details: at most 100 SIDs per request (001 page)
 RECORD_WAIT = 600.0  # seconds to keep asking for a late-finished record
+GRANULARITY = 1.0  # the poller wakes at most once a second (it scans every open call)
 V3_PROCESSING = 120.0  # seconds a v3 call stays "active" after it ends (about two minutes)
 V3_PARALLEL = 8
 
@@ -63,7 +64,10 @@ class Poller:
                     self._last_round = now
                 await self._poll(due, now)
                 continue
-            await self.tracker.changed.wait_until(self._next_time(now))
+            # No need to wake on every change: a new call is due poll_after later at the
+            # earliest, and a call that ended just leaves the scan empty-handed.
+            wake = min(self._next_time(now), now + self.interval)
+            await trio.sleep_until(max(wake, now + GRANULARITY))
 
     # -- when -------------------------------------------------------------------------
 

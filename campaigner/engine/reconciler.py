@@ -46,11 +46,11 @@ class Reconciler:
         task_status.started()
         while True:
             now = trio.current_time()
-            for call in self.ctx.registry.in_state("ambiguous"):
+            for call in self.ctx.registry.ambiguous():
                 if self._time(call) <= now:
                     self._last_try[call.call_id] = now
                     await self._reconcile(call)
-            times = [self._time(c) for c in self.ctx.registry.in_state("ambiguous")]
+            times = [self._time(c) for c in self.ctx.registry.ambiguous()]
             await self.tracker.changed.wait_until(min(times, default=now + 3600.0))
 
     def _time(self, call: OpenCall) -> float:

@@ -42,20 +42,33 @@ class CallRegistry:
     def __init__(self) -> None:
         self._by_id: dict[int, OpenCall] = {}
         self._by_sid: dict[str, OpenCall] = {}
+        self._ambiguous: dict[int, OpenCall] = {}
 
     def add(self, call: OpenCall) -> None:
         self._by_id[call.call_id] = call
         if call.sid:
             self._by_sid[call.sid] = call
+        if call.state == "ambiguous":
+            self._ambiguous[call.call_id] = call
 
     def set_sid(self, call: OpenCall, sid: str, placed_trio: float) -> None:
         call.sid = sid
         call.state = "placed"
         call.placed_trio = placed_trio
         self._by_sid[sid] = call
+        self._ambiguous.pop(call.call_id, None)
+
+    def mark_ambiguous(self, call: OpenCall) -> None:
+        """The call's POST answer was lost: it waits for reconciliation."""
+        call.state = "ambiguous"
+        self._ambiguous[call.call_id] = call
+
+    def ambiguous(self) -> list[OpenCall]:
+        return list(self._ambiguous.values())
 
     def remove(self, call: OpenCall) -> None:
         self._by_id.pop(call.call_id, None)
+        self._ambiguous.pop(call.call_id, None)
         if call.sid:
             self._by_sid.pop(call.sid, None)
 
@@ -71,8 +84,6 @@ class CallRegistry:
     def __len__(self) -> int:
         return len(self._by_id)
 
-    def in_state(self, state: str) -> list[OpenCall]:
-        return [c for c in self._by_id.values() if c.state == state]
 
 
 class Slots:
