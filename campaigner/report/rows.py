@@ -1,0 +1,62 @@
+"""The contacts table's rows as HTML, built in Python for speed (a Jinja global).
+
+100,000 rows through a Jinja loop took over 3 s of a 10 s budget; the same rows
+built here take about a third of that. The markup is deliberately lean: no
+closing ``td``/``tr`` tags (optional in HTML), no element per row beyond its
+cells, so a browser parses 100,000 rows in a few seconds. Every value is escaped
+with ``html.escape`` (the same five characters autoescape escapes, at a third of
+the cost); hostile contact data is
+tested against this function. Custom templates may call ``contact_rows`` too, or
+loop over ``summary.contacts`` themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from html import escape
+
+from markupsafe import Markup
+
+from campaigner.report.charts import css_class
+from campaigner.report.format import duration, label
+from campaigner.report.model import CallLine, ContactLine
+
+
+def contact_rows(contacts: Iterable[ContactLine], multi_day: bool = False) -> Markup:
+    """One ``<tr>`` per contact: phone, name, outcome, attempts, talk, recording, details, calls."""
+    return Markup("".join(_row(c, multi_day) for c in contacts))
+
+
+def _row(c: ContactLine, multi_day: bool) -> str:
+    talk = duration(c.talk_time) if c.talk_time else ""
+    link = (
+        f'<a href="{escape(c.recording_url)}" rel="noopener noreferrer">listen</a>'
+        if c.recording_url
+        else ""
+    )
+    details = "; ".join(f"{k}: {v}" for k, v in c.variables if k != "name")
+    history = "; ".join(_call(k, multi_day) for k in c.calls)
+    return (
+        f'<tr class="{css_class(c.outcome)}"><td>{escape(c.phone)}<td>{escape(c.name or "")}'
+        f'<td title="{escape(c.reason or "")}">{escape(label(c.outcome))}'
+        f'<td class="n">{c.attempts}<td class="n" data-v="{c.talk_time}">{talk}<td>{link}'
+        f'<td class="vars">{escape(details)}<td class="hist">{escape(history)}\n'
+    )
+
+
+def _call(k: CallLine, multi_day: bool) -> str:
+    t = k.started_at
+    if t is None:
+        at = "\u2013"
+    elif multi_day:
+        at = f"{t.day:02d}/{t.month:02d} {t.hour:02d}:{t.minute:02d}"
+    else:
+        at = f"{t.hour:02d}:{t.minute:02d}"
+    text = f"#{k.attempt} {at} {label(k.outcome or 'in call')}"
+    if k.talk_time:
+        text += f" {duration(k.talk_time)}"
+    if k.resolved_by and k.resolved_by != "callback":
+        text += f" ({label(k.resolved_by)})"
+    if k.adopted:
+        text += " (adopted)"
+    return text
