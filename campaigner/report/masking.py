@@ -20,8 +20,8 @@ DOT = "\u2022"  # •
 
 # Eight or more digits, possibly separated by single spaces or dashes, maybe after a "+".
 _NUMBER_IN_TEXT = re.compile(r"\+?\d(?:[ -]?\d){7,}")
-# An http(s) URL with a plain host (no user:password@, no spaces or quotes).
-_PLAIN_LINK = re.compile(r"https?://[A-Za-z0-9.-]+(?::\d{1,5})?(?:/[^\s\"'<>@#]*)?")
+# An http(s) URL with a plain host (no port, user:password@, spaces or quotes).
+_PLAIN_LINK = re.compile(r"https?://[A-Za-z0-9.-]+(?:/[^\s\"'<>@#]*)?")
 
 
 def mask_phone(phone: str) -> str:

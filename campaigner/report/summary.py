@@ -39,14 +39,18 @@ def build_summary(
     account SID; ``now`` is when the report is made (default: the real clock);
     ``git`` is the campaign file's commit (:func:`campaigner.report.gitinfo.file_commit`).
     """
-    source = Source.of(journal, mask)
+    with _snapshot(journal):
+        return _build(Source.of(journal, mask), now or datetime.now(UTC), git or GitInfo())
+
+
+def _build(source: Source, now: datetime, git: GitInfo) -> ReportSummary:
     grouped = groups(source)
     with gc_paused():
         contacts = tuple(contact_lines(source))
     return ReportSummary(
         version=SUMMARY_VERSION,
-        masked=mask,
-        header=header(source, now or datetime.now(UTC), git or GitInfo()),
+        masked=source.mask,
+        header=header(source, now, git),
         funnel=sections.funnel(source),
         outcomes=sections.outcomes(source),
         retries=sections.retries(source),
@@ -60,6 +64,20 @@ def build_summary(
         run_events=sections.run_events(source),
         contacts=contacts,
     )
+
+
+@contextmanager
+def _snapshot(journal: Journal) -> Iterator[None]:
+    """One read transaction: every section sees the same instant of a journal a run is
+    still writing (SQLite's WAL gives readers a consistent snapshot)."""
+    if journal.conn.in_transaction:
+        yield
+        return
+    journal.conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        journal.conn.execute("COMMIT")
 
 
 @contextmanager

@@ -16,6 +16,7 @@ import os
 import select
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,6 +35,15 @@ FLAGS = (
     "--hide-scrollbars",
     "--remote-debugging-pipe",
 )
+
+
+_TRAMPOLINE = """
+import fcntl, os, sys
+r, w = (fcntl.fcntl(int(fd), fcntl.F_DUPFD, 10) for fd in sys.argv[1:3])
+os.dup2(r, 3)
+os.dup2(w, 4)
+os.execv(sys.argv[3], sys.argv[3:])
+"""
 
 
 def find_chromium() -> str | None:
@@ -62,15 +72,16 @@ class Chromium:
     def __enter__(self) -> Chromium:
         to_chrome_r, self._to_chrome = os.pipe()
         self._from_chrome, from_chrome_w = os.pipe()
-        # The shell puts the pipe ends where Chromium expects them (3: in, 4: out).
-        wire = f'exec "$0" "$@" 3<&{to_chrome_r} 4>&{from_chrome_w}'
+        # A Python trampoline puts the pipe ends where Chromium expects them (3: in,
+        # 4: out), then execs it (a shell cannot: dash only redirects fds 0-9).
         self.process = subprocess.Popen(
-            ["/bin/sh", "-c", wire, self.binary, *FLAGS, f"--user-data-dir={self._profile}"],
+            [sys.executable, "-c", _TRAMPOLINE, str(to_chrome_r), str(from_chrome_w),
+             self.binary, *FLAGS, f"--user-data-dir={self._profile}"],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             pass_fds=(to_chrome_r, from_chrome_w),
-        )
+        )  # fmt: skip
         os.close(to_chrome_r)
         os.close(from_chrome_w)
         return self
@@ -151,9 +162,7 @@ class Chromium:
             "Emulation.setDeviceMetricsOverride",
             {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600},
         )
-        self.events.clear()
-        page.call("Page.navigate", {"url": url}, timeout=timeout)
-        self.wait_for("Page.loadEventFired", timeout=timeout)
+        page.goto(url, timeout=timeout)
         return page
 
 
@@ -166,6 +175,12 @@ class Page:
 
     def call(self, method: str, params: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
         return self.browser.call(method, params, session=self.session, **kw)
+
+    def goto(self, url: str, *, timeout: float = 60) -> None:
+        """Navigate and wait for the new page's ``load`` event."""
+        self.browser.events.clear()
+        self.call("Page.navigate", {"url": url}, timeout=timeout)
+        self.browser.wait_for("Page.loadEventFired", timeout=timeout)
 
     def evaluate(self, expression: str, *, await_promise: bool = False) -> Any:
         """The value of a script expression (JSON-serialisable values only)."""
