@@ -7,6 +7,7 @@ value goes through the lenient readers of :mod:`campaigner.exotel.values`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -26,6 +27,24 @@ def _none_to_list(value: object) -> object:
 def _one_to_list(value: object) -> object:
     # A v1 XML list with a single element arrives as that element, not a list.
     return [value] if isinstance(value, dict) else _none_to_list(value)
+
+
+def _xml_list(item: str) -> Callable[[object], object]:
+    """A list that v1 XML wraps TwilioResponse-style: ``<Calls><Call>..</Call>..</Calls>``.
+
+    003 answers XML under ``<TwilioResponse>`` unless ``.json`` is asked for; in that format
+    a list is a plural element holding singular ones, which decodes to
+    ``{"Calls": {"Call": [...]}}`` (or ``{"Call": {...}}`` for one item). JSON's plain
+    lists, and a lone record, still read as before.
+    """
+
+    def unwrap(value: object) -> object:
+        if isinstance(value, dict) and set(value) == {item}:
+            inner = value[item]
+            return inner if isinstance(inner, list) else [inner]
+        return _one_to_list(value)
+
+    return unwrap
 
 
 class _V1(BaseModel):
@@ -56,7 +75,7 @@ class Details(_V1):
     leg1_status: Lower = None
     leg2_status: Lower = None
     legs: Annotated[
-        list[Annotated[DetailLeg, BeforeValidator(_wrap_leg)]], BeforeValidator(_one_to_list)
+        list[Annotated[DetailLeg, BeforeValidator(_wrap_leg)]], BeforeValidator(_xml_list("Leg"))
     ] = []
 
 
@@ -142,7 +161,7 @@ class BulkPage(_V1):
     """One page of ``GET /Calls.json``: ``Metadata`` and ``Calls``."""
 
     metadata: BulkMetadata | None = None
-    calls: Annotated[list[dict[str, object]], BeforeValidator(_one_to_list)] = []
+    calls: Annotated[list[dict[str, object]], BeforeValidator(_xml_list("Call"))] = []
 
 
 class Numbers(_V1):
