@@ -110,6 +110,10 @@ class V1Call(_V1):
         """
         terminal = self.status in TERMINAL_STATUSES
         details = self.details
+        complete = terminal and self.end_time is not None and self.duration is not None
+        # exotel-api.md: "Don't finalise talk time until `EndTime` is real": Details may
+        # carry a ConversationDuration (0 mid-call) before the record is finished.
+        talk_time = details.conversation_duration if details and complete else None
         return CallObservation(
             sid=self.sid,
             api="v1",
@@ -119,8 +123,8 @@ class V1Call(_V1):
             status=self.status,
             legs=_detail_legs(details) if details else (),
             detail_leg_status=(details.leg1_status, details.leg2_status) if details else None,
-            record_complete=terminal and self.end_time is not None and self.duration is not None,
-            talk_time=details.conversation_duration if details else None,
+            record_complete=complete,
+            talk_time=talk_time,
             duration=self.duration,
             recording_url=self.recording_url,
             price=self.price,
