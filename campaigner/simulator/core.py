@@ -202,7 +202,7 @@ class Simulator:
         down = health == "major_outage" or (
             health == "partial_network_outage" and rng.random() < 0.5
         )
-        plan["from_no_dial"] = down
+        plan["from_no_dial"] = down or plan.get("from_no_dial", False)
         if rng.random() < faults.connect_5xx:
             if rng.random() < faults.connect_5xx_created:
                 self._create(call, plan, ctx)

@@ -35,7 +35,7 @@ _FATE: dict[str, str] = {
 _KIND_OF_FAIL: dict[str, Kind] = {BUSY: "busy", NO_ANSWER: "no_answer", FAILED: "failed"}
 
 # Extra kinds for calls that never dialed a leg (v3 statuses from/to_leg_no_dial).
-FROM_NO_DIAL = "from_leg_no_dial"  # caller ExoPhone's outgoing connectivity was down
+FROM_NO_DIAL = "from_leg_no_dial"  # ExoPhone outgoing down, or a v3 `from` on DND
 TO_NO_DIAL = "to_leg_no_dial"  # the second leg was never dialed (v3 call to a DND number)
 
 

@@ -4,7 +4,8 @@ Choices where 002 is silent (docs/simulator.md): a missing or malformed field is
 400/1001 (the table's only generic 400), a bad ``recording.channels`` is 400/1002, a SIP
 ``contact_uri`` is 405/10712 (VoIP is not enabled on simulated accounts), and a call to
 a number on the NDNC registry is created but never dials the customer (``status``
-``to_leg_no_dial``), since v3 documents no DND refusal.
+``to_leg_no_dial``, or ``from_leg_no_dial`` when the number is on ``from``), since v3
+documents no DND refusal.
 """
 
 from __future__ import annotations
@@ -191,6 +192,9 @@ async def _create(sim: Simulator, ctx: Ctx, body: dict[str, Any]) -> httpx.Respo
         custom_field=body.get("custom_field"),
         v3_callbacks=callbacks,
     )
+    # Whichever leg the DND number is on is never dialed (v1 refuses either leg with 403):
+    # a contact-first call puts the customer on `from`.
+    plan["from_no_dial"] = sim.book.is_dnd(frm)
     plan["to_no_dial"] = sim.book.is_dnd(to)
 
     def render(placed: SimCall) -> httpx.Response:
