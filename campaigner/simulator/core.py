@@ -25,6 +25,7 @@ from campaigner.simulator.calls import CallBook, CallInfo
 from campaigner.simulator.delivery import DeliveryStats, Dispatcher
 from campaigner.simulator.exophones import ExoPhoneBoard
 from campaigner.simulator.guards import authorised, plain, server_error, styled_error
+from campaigner.simulator.inspect import inspect, is_inspection
 from campaigner.simulator.limits import Bursts, RollingWindow
 from campaigner.simulator.routes import Ctx, Route
 from campaigner.simulator.routes import route as find_route
@@ -99,6 +100,10 @@ class Simulator:
     def _wall(self) -> float:
         return self._clock.now().timestamp()
 
+    def wall_now(self) -> float:
+        """POSIX time now on the simulator's wall clock (the one its dates come from)."""
+        return self._wall()
+
     def request_id(self) -> str:
         """A v2/v3 envelope ``request_id`` (32 hex digits, seeded)."""
         return f"{self._ids.getrandbits(128):032x}"
@@ -110,8 +115,14 @@ class Simulator:
     # ---- the handler -----------------------------------------------------------------
 
     async def handle(self, request: httpx.Request) -> httpx.Response:
-        """Answer one request as Exotel would (raises ``AnswerLost`` for a lost answer)."""
+        """Answer one request as Exotel would (raises ``AnswerLost`` for a lost answer).
+
+        ``/_sim/...`` paths are the inspection endpoints (``inspect.py``), not Exotel's:
+        answered before the rate limit, faults and request log.
+        """
         await request.aread()
+        if is_inspection(request):
+            return await inspect(self, request)
         now, wall = trio.current_time(), self._wall()
         self.board.advance(now, wall)
         route, match = find_route(request)
