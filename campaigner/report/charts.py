@@ -21,7 +21,8 @@ from campaigner.report.model import ApiUsage, Count, ReportSummary, TalkTime, Ti
 
 WIDTH = 960
 HEIGHT = 230
-MAX_SLOT = 56  # a run with few buckets gets bars of this width, not one wall of colour
+FEW = 6  # a run with fewer buckets than this gets bars of a sixth of the width, not a wall
+MAX_MINUTE = 28  # the widest minute column of the API chart
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 14, 28
 
 
@@ -155,7 +156,7 @@ def timeline_chart(timeline: Timeline) -> Chart | None:
     if not buckets:
         return None
     ceiling, lines, labels = _axes(timeline.peak)
-    slot = min(_plot_width() / len(buckets), MAX_SLOT)
+    slot = _plot_width() / max(len(buckets), FEW)
     gap = min(6.0, slot * 0.15)
     multi_day = buckets[0].start.date() != buckets[-1].start.date()
     every = max(1, math.ceil(len(buckets) / 8))
@@ -183,7 +184,7 @@ def api_chart(api: ApiUsage) -> Chart | None:
     first, last = api.minutes[0].start, api.minutes[-1].start
     count = int((last - first).total_seconds() // 60) + 1
     ceiling, lines, labels = _axes(max(api.peak_per_minute, api.budget_per_minute))
-    slot = min(_plot_width() / count, MAX_SLOT / 2)
+    slot = min(_plot_width() / count, MAX_MINUTE)
     rects = []
     for minute in api.minutes:
         i = int((minute.start - first).total_seconds() // 60)

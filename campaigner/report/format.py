@@ -65,6 +65,14 @@ def label(key: str) -> str:
     return key.replace("_", " ")
 
 
+def shortpath(path: str, keep: int = 2) -> str:
+    """A long path as its last ``keep`` parts: ``/srv/a/b/c/x.yaml`` -> ``…/c/x.yaml``."""
+    parts = path.split("/")
+    if len(path) <= 40 or len(parts) <= keep + 1:
+        return path
+    return "\u2026/" + "/".join(parts[-keep:])
+
+
 FILTERS: dict[str, Callable[..., Any]] = {
     "num": num,
     "pct": pct,
@@ -72,4 +80,5 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "when": when,
     "clock": clock,
     "label": label,
+    "shortpath": shortpath,
 }
