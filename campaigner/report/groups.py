@@ -37,14 +37,10 @@ _TALLY = (
     "sum(sid IS NULL AND error_status = 409) FROM calls "
     "WHERE {key} IS NOT NULL AND (sid IS NOT NULL OR error_status = 409) GROUP BY 1 ORDER BY 1"
 )
+# Connected calls' talk times, sorted: split per caller ID and agent in one pass.
 _TALK = (
-    "SELECT {key}, talk_time FROM calls WHERE sid IS NOT NULL AND outcome = 'connected' "
-    "AND talk_time IS NOT NULL ORDER BY 1, 2"
-)
-
-_ALL_TALK = (
-    "SELECT talk_time FROM calls WHERE sid IS NOT NULL AND outcome = 'connected' "
-    "AND talk_time IS NOT NULL ORDER BY 1"
+    "SELECT caller_id, agent, talk_time FROM calls WHERE sid IS NOT NULL "
+    "AND outcome = 'connected' AND talk_time IS NOT NULL ORDER BY talk_time"
 )
 
 
@@ -62,22 +58,32 @@ def groups(source: Source) -> Groups:
     medians and percentiles SQLite cannot compute.
     """
     names = _agent_names(source)
+    everyone: list[int] = []
+    by_caller: dict[str, list[int]] = {}
+    by_agent: dict[str, list[int]] = {}
+    for caller_id, agent, seconds in source.rows(_TALK):
+        everyone.append(seconds)
+        by_caller.setdefault(caller_id, []).append(seconds)
+        if agent:
+            by_agent.setdefault(agent, []).append(seconds)
     return Groups(
-        caller_ids=_grouped(source, "caller_id", lambda key: (key, None)),
-        agents=_grouped(source, "agent", lambda key: (source.phone(key), names.get(key))),
-        talk_time=talk_time_of([int(r[0]) for r in source.rows(_ALL_TALK)]),
+        caller_ids=_grouped(source, "caller_id", by_caller, lambda key: (key, None)),
+        agents=_grouped(
+            source, "agent", by_agent, lambda key: (source.phone(key), names.get(key))
+        ),
+        talk_time=talk_time_of(everyone),
     )
 
 
 def _grouped(
-    source: Source, key: str, show: Callable[[str], tuple[str, str | None]]
+    source: Source,
+    key: str,
+    talk: dict[str, list[int]],
+    show: Callable[[str], tuple[str, str | None]],
 ) -> tuple[GroupStats, ...]:
-    talk: dict[str, list[int]] = {}
-    for name, seconds in source.rows(_TALK.format(key=key)):
-        talk.setdefault(str(name), []).append(int(seconds))
     stats = []
     for name, calls, connected, misses, busy in source.rows(_TALLY.format(key=key)):
-        times = talk.get(str(name), [])
+        times = talk.get(name, [])  # sorted: the query orders by talk time
         shown, label = show(str(name))
         stats.append(
             GroupStats(
