@@ -68,9 +68,7 @@ def groups(source: Source) -> Groups:
             by_agent.setdefault(agent, []).append(seconds)
     return Groups(
         caller_ids=_grouped(source, "caller_id", by_caller, lambda key: (key, None)),
-        agents=_grouped(
-            source, "agent", by_agent, lambda key: (source.phone(key), names.get(key))
-        ),
+        agents=_grouped(source, "agent", by_agent, lambda key: (source.phone(key), names.get(key))),
         talk_time=talk_time_of(everyone),
     )
 

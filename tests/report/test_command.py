@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from campaigner.commands import report
-from campaigner.errors import StateError
+from campaigner.errors import StateError, UsageError
 from tests.report.builders import ACCOUNT
 from tests.report.conftest import standard
 
@@ -87,3 +87,12 @@ def test_a_campaign_never_run_has_no_report(tmp_path: Path) -> None:
     path.write_text(CAMPAIGN)
     with pytest.raises(StateError, match="no journal yet"):
         invoke(str(path))
+
+
+def test_an_unwritable_output_is_a_usage_error(campaign: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(
+        UsageError, match=r"file/r.html: cannot write the report \(File exists\)"
+    ):
+        invoke(str(campaign), "-o", str(blocker / "r.html"))
