@@ -36,9 +36,9 @@ _CONTACTS = (
 def contact_lines(source: Source) -> Iterator[ContactLine]:
     """Every contact in file order, then the file rows that were skipped."""
     line = _LineMaker(source)
-    calls = _plain(source, _CALLS)
+    calls = source.stream(_CALLS)
     pending = next(calls, None)
-    for row in _plain(source, _CONTACTS):
+    for row in source.stream(_CONTACTS):
         mine: list[CallLine] = []
         while pending is not None and pending[0] < row[0]:
             pending = next(calls, None)
@@ -46,18 +46,12 @@ def contact_lines(source: Source) -> Iterator[ContactLine]:
             mine.append(line.call(pending))
             pending = next(calls, None)
         yield line.contact(row, tuple(mine))
-    for raw_phone, reason, where in _plain(
-        source, "SELECT raw_phone, reason, source FROM skipped_rows ORDER BY id"
+    for raw_phone, reason, where in source.stream(
+        "SELECT raw_phone, reason, source FROM skipped_rows ORDER BY id"
     ):
         yield ContactLine(
             line.phone(str(raw_phone)), None, (), "skipped", str(reason), 0, 0, None, where, ()
         )
-
-
-def _plain(source: Source, sql: str) -> Iterator[tuple[Any, ...]]:
-    cursor = source.conn.cursor()
-    cursor.row_factory = None
-    return iter(cursor.execute(sql))
 
 
 class _LineMaker:

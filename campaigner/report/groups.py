@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 import math
 from bisect import bisect_left
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from statistics import median
 
 from campaigner.phones import normalise
@@ -30,18 +30,49 @@ def percentile(values: Sequence[float], fraction: float) -> float | None:
     return float(values[rank - 1])
 
 
-# Per group: calls placed, connected, agent misses, and connects refused as agent busy.
+# Per (caller ID, agent): calls placed, connected, agent misses, and connects refused as
+# agent busy. One scan serves both groupings (there are only a few hundred pairs).
 _TALLY = (
-    "SELECT {key}, sum(sid IS NOT NULL), sum(sid IS NOT NULL AND outcome = 'connected'), "
+    "SELECT caller_id, agent, sum(sid IS NOT NULL), "
+    "sum(sid IS NOT NULL AND outcome = 'connected'), "
     "sum(sid IS NOT NULL AND outcome = 'agent_unanswered'), "
     "sum(sid IS NULL AND error_status = 409) FROM calls "
-    "WHERE {key} IS NOT NULL AND (sid IS NOT NULL OR error_status = 409) GROUP BY 1 ORDER BY 1"
+    "WHERE sid IS NOT NULL OR error_status = 409 GROUP BY 1, 2"
 )
-# Connected calls' talk times, sorted: split per caller ID and agent in one pass.
+# Connected calls' talk times (sorted in Python: cheaper than SQLite's sort here).
 _TALK = (
     "SELECT caller_id, agent, talk_time FROM calls WHERE sid IS NOT NULL "
-    "AND outcome = 'connected' AND talk_time IS NOT NULL ORDER BY talk_time"
+    "AND outcome = 'connected' AND talk_time IS NOT NULL"
 )
+
+
+@dataclass
+class _Tally:
+    calls: int = 0
+    connected: int = 0
+    misses: int = 0
+    busy: int = 0
+    talk: list[int] = field(default_factory=list)
+
+    def add(self, calls: int, connected: int, misses: int, busy: int) -> None:
+        self.calls += calls
+        self.connected += connected
+        self.misses += misses
+        self.busy += busy
+
+    def stats(self, key: str, label: str | None) -> GroupStats:
+        times = sorted(self.talk)
+        return GroupStats(
+            key=key,
+            label=label,
+            calls=self.calls,
+            connected=self.connected,
+            connect_rate=self.connected / self.calls if self.calls else 0.0,
+            talk_median=float(median(times)) if times else None,
+            talk_p90=percentile(times, 0.9),
+            agent_misses=self.misses,
+            agent_busy=self.busy,
+        )
 
 
 @dataclass(frozen=True)
@@ -54,49 +85,27 @@ class Groups:
 def groups(source: Source) -> Groups:
     """Calls, connect rate, talk time and agent misses per caller ID and per agent.
 
-    Counted in SQL; only connected calls' talk times come back, sorted, for the
-    medians and percentiles SQLite cannot compute.
+    Counted in SQL; only connected calls' talk times come back, for the medians and
+    percentiles SQLite cannot compute.
     """
-    names = _agent_names(source)
-    everyone: list[int] = []
-    by_caller: dict[str, list[int]] = {}
-    by_agent: dict[str, list[int]] = {}
-    for caller_id, agent, seconds in source.rows(_TALK):
-        everyone.append(seconds)
-        by_caller.setdefault(caller_id, []).append(seconds)
+    by_caller: dict[str, _Tally] = {}
+    by_agent: dict[str, _Tally] = {}
+    for caller_id, agent, *counts in source.tuples(_TALLY):
+        by_caller.setdefault(caller_id, _Tally()).add(*counts)
         if agent:
-            by_agent.setdefault(agent, []).append(seconds)
+            by_agent.setdefault(agent, _Tally()).add(*counts)
+    everyone: list[int] = []
+    for caller_id, agent, seconds in source.tuples(_TALK):
+        everyone.append(seconds)
+        by_caller[caller_id].talk.append(seconds)
+        if agent:
+            by_agent[agent].talk.append(seconds)
+    names = _agent_names(source)
     return Groups(
-        caller_ids=_grouped(source, "caller_id", by_caller, lambda key: (key, None)),
-        agents=_grouped(source, "agent", by_agent, lambda key: (source.phone(key), names.get(key))),
+        caller_ids=tuple(t.stats(k, None) for k, t in sorted(by_caller.items())),
+        agents=tuple(t.stats(source.phone(k), names.get(k)) for k, t in sorted(by_agent.items())),
         talk_time=talk_time_of(everyone),
     )
-
-
-def _grouped(
-    source: Source,
-    key: str,
-    talk: dict[str, list[int]],
-    show: Callable[[str], tuple[str, str | None]],
-) -> tuple[GroupStats, ...]:
-    stats = []
-    for name, calls, connected, misses, busy in source.rows(_TALLY.format(key=key)):
-        times = talk.get(name, [])  # sorted: the query orders by talk time
-        shown, label = show(str(name))
-        stats.append(
-            GroupStats(
-                key=shown,
-                label=label,
-                calls=int(calls),
-                connected=int(connected),
-                connect_rate=int(connected) / int(calls) if calls else 0.0,
-                talk_median=float(median(times)) if times else None,
-                talk_p90=percentile(times, 0.9),
-                agent_misses=int(misses),
-                agent_busy=int(busy),
-            )
-        )
-    return tuple(stats)
 
 
 def _agent_names(source: Source) -> dict[str, str]:
