@@ -15,7 +15,6 @@ import os
 import tempfile
 from dataclasses import fields, is_dataclass
 from datetime import UTC, datetime
-from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -87,16 +86,22 @@ def render_html(summary: ReportSummary, template: Path | None = None) -> str:
 
 def _jsonable(value: Any) -> Any:
     """``json.dumps`` default: dataclasses become objects, datetimes ISO 8601 text."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return {name: getattr(value, name) for name in _field_names(type(value))}
     if isinstance(value, datetime):
         return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+    names = _field_names(type(value))
+    if names is None:
+        raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+    return {name: getattr(value, name) for name in names}
 
 
-@cache
-def _field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls))
+_FIELDS: dict[type, tuple[str, ...] | None] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    """A dataclass's field names (None for anything else), looked up once per class."""
+    if cls not in _FIELDS:
+        _FIELDS[cls] = tuple(f.name for f in fields(cls)) if is_dataclass(cls) else None
+    return _FIELDS[cls]
 
 
 def render_json(summary: ReportSummary) -> str:
