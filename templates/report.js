@@ -64,7 +64,8 @@
     var out = new Array(n);
     for (var i = 0; i < n; i++) {
       var cell = rows[i].cells[col];
-      out[i] = numeric ? Number(cell.getAttribute("data-v") || 0) : cell.textContent.trim().toLowerCase();
+      var v = cell.getAttribute("data-v");
+      out[i] = numeric ? Number(v === null ? cell.textContent : v) || 0 : cell.textContent.trim().toLowerCase();
     }
     keys[col] = out;
     return out;

@@ -96,6 +96,13 @@ def test_search_and_sort(report: Path, browser: Chromium) -> None:
     assert len(talk) == 48
     assert talk == sorted(talk, reverse=True)
     assert talk[0] > 0
+    attempts = page.evaluate(
+        "(function(){document.querySelectorAll('#ct th')[3].click();"
+        "return Array.prototype.map.call(document.querySelectorAll('#ct tbody tr.on'),"
+        "function(tr){return Number(tr.cells[3].textContent)})})()"
+    )
+    assert attempts == sorted(attempts)
+    assert attempts[0] < attempts[-1]
     assert page.console_errors() == []
 
 

@@ -92,7 +92,5 @@ def test_a_campaign_never_run_has_no_report(tmp_path: Path) -> None:
 def test_an_unwritable_output_is_a_usage_error(campaign: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    with pytest.raises(
-        UsageError, match=r"file/r.html: cannot write the report \(File exists\)"
-    ):
+    with pytest.raises(UsageError, match=r"file/r.html: cannot write the report \(File exists\)"):
         invoke(str(campaign), "-o", str(blocker / "r.html"))
