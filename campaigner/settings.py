@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from campaigner.errors import ConfigError
@@ -30,7 +30,7 @@ ENV_NAMES = (
     "EXOTEL_BASE_URL",
     "EXOTEL_CCM_BASE_URL",
     "CAMPAIGNER_HEARTBEAT_TOKEN",
-    "CAMPAIGNER_HOME",
+    "CAMPAIGNER_HEARTBEAT_INTERVAL",
 )
 
 
@@ -102,7 +102,13 @@ class ExotelSettings(BaseSettings):
 
 
 class CampaignerSettings(BaseSettings):
-    """campaigner's own settings (not Exotel's)."""
+    """campaigner's own settings (not Exotel's).
+
+    The heartbeat URL is configured once in Exotel's dashboard for the whole account
+    and must not change between runs, so its secret lives here (environment or
+    ``.env``), never in a campaign file; without it heartbeats are refused and runs
+    take ExoPhone health from v2 details only (docs/health.md).
+    """
 
     model_config = SettingsConfigDict(
         env_prefix="CAMPAIGNER_",
@@ -114,8 +120,22 @@ class CampaignerSettings(BaseSettings):
 
     # Secret path segment of the heartbeat URL configured once in Exotel's dashboard.
     heartbeat_token: SecretStr | None = None
-    # Where cross-campaign state lives (DND cache, frequency caps); default ./.campaigner
-    home: str = ".campaigner"
+    # The heartbeat frequency set in the dashboard, in minutes: a journaled heartbeat
+    # younger than three intervals describes the ExoPhones' present health.
+    heartbeat_interval: int = Field(default=5, ge=1, le=1440)
+
+    @field_validator("heartbeat_token")
+    @classmethod
+    def _token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        secret = value.get_secret_value()
+        if len(secret) < 16 or not all(c.isalnum() or c in "-_" for c in secret):
+            raise ValueError(
+                "must be at least 16 letters, digits, '-' or '_' (it is a URL path segment "
+                "and the only protection of the heartbeat URL)"
+            )
+        return value
 
 
 def load_exotel_settings() -> ExotelSettings:

@@ -10,7 +10,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from campaigner.campaign.loader import load_campaign
-from campaigner.compile.plan import Plan, build_plan, first_calls, minutes_text
+from campaigner.compile.plan import Plan, ScreeningPlan, build_plan, first_calls, minutes_text
+from campaigner.engine.screen import screening_facts
 from campaigner.exotel import build_connect
 from campaigner.settings import load_exotel_settings
 
@@ -39,7 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     loaded = load_campaign(args.file)
-    plan = build_plan(loaded, datetime.now(UTC), args.call_minutes)
+    now = datetime.now(UTC)
+    facts = screening_facts(loaded, now.timestamp())
+    plan = build_plan(loaded, now, args.call_minutes, facts)
     settings = load_exotel_settings()
     account = settings.account_sid or "EXOTEL_ACCOUNT_SID"
     requests = [
@@ -110,4 +113,25 @@ def render_text(plan: Plan) -> str:
         if plan.callback_url
         else "callbacks     none (no callbacks.public_url): calls are tracked by polling only"
     )
+    if plan.screening is not None:
+        lines += screening_lines(plan.screening)
     return "\n".join(lines)
+
+
+def screening_lines(s: ScreeningPlan) -> list[str]:
+    """DND policy, what the shared cache already knows, opt-outs, rules and their cost."""
+    if s.dnd == "call":
+        dnd = f"DND numbers are called (screening.dnd: call); {s.known_dnd:,} known DND"
+    else:
+        dnd = (
+            f"{s.dnd}: {s.known_dnd:,} known DND in the cache ({s.dnd_skipped:,} skipped);"
+            f" {s.lookups:,} lookups from the budget"
+        )
+    lines = [f"DND           {dnd}", f"opted out     {s.opted_out:,} contacts (not called)"]
+    rules = [r for r in (s.frequency_cap, s.min_gap and f"at least {s.min_gap} apart") if r]
+    if rules:
+        lines.append(
+            f"frequency     {', '.join(rules)} (across campaigns sharing the state directory);"
+            f" {s.held_back:,} contacts held back now"
+        )
+    return lines

@@ -3,7 +3,10 @@
 The estimate is deliberately simple and stated with its assumptions: dials happen
 at the slowest of three paces (the API budget, the concurrency limit, the agents),
 each call occupies its slot and agent for ``call_minutes``, and calling time only
-counts inside the windows. ``plan`` prints it; the report later shows the truth.
+counts inside the windows. DND lookups spend the same budget as dials, once per
+number the shared cache does not know, so they slow the budget's pace in proportion.
+What the state directory and the opt-out files say (:class:`ScreeningFacts`) is read
+by the caller and passed in. ``plan`` prints it; the report later shows the truth.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from campaigner.campaign.durations import format_duration
 from campaigner.campaign.resolved import Contact, LoadedCampaign, ResolvedAgent
 from campaigner.compile.calls import callback_url, compile_call
 from campaigner.domain import CallSpec
@@ -44,6 +48,31 @@ class Pace:
 
 
 @dataclass(frozen=True, slots=True)
+class ScreeningFacts:
+    """What the shared state and opt-out files say about the contacts, counted by ``plan``."""
+
+    known_dnd: int = 0  # contacts the cache knows are on the DND registry
+    known_clear: int = 0  # contacts the cache knows are not (or "Unavailable")
+    lookups: int = 0  # contacts needing a lookup (Indian, not cached, not opted out)
+    opted_out: int = 0
+    held_back: int = 0  # contacts the frequency cap / minimum gap holds back right now
+
+
+@dataclass(frozen=True, slots=True)
+class ScreeningPlan:
+    """Screening as ``plan`` shows it."""
+
+    dnd: str  # the policy
+    known_dnd: int
+    dnd_skipped: int  # of known_dnd, those the policy skips
+    lookups: int  # extra requests the run spends on DND lookups
+    opted_out: int
+    frequency_cap: str | None  # "2 calls per 1d"
+    min_gap: str | None
+    held_back: int
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """Everything ``campaigner plan`` reports."""
 
@@ -70,18 +99,27 @@ class Plan:
     deadline: datetime | None
     fits_deadline: bool | None
     callback_url: str | None
+    screening: ScreeningPlan | None = None
 
 
-def build_plan(loaded: LoadedCampaign, now: datetime, call_minutes: float = 1.5) -> Plan:
+def build_plan(
+    loaded: LoadedCampaign,
+    now: datetime,
+    call_minutes: float = 1.5,
+    facts: ScreeningFacts | None = None,
+) -> Plan:
     """Plan ``loaded`` as if started at ``now``; each call lasting ``call_minutes``."""
     c = loaded.campaign
+    screening = screening_plan(loaded, facts or ScreeningFacts())
     agents = len(loaded.agents) or None
+    first = max(loaded.contact_count - screening.opted_out - screening.dnd_skipped, 0)
+    # Lookups come before first attempts and take their share of the budget.
+    dial_share = first / (first + screening.lookups) if first else 1.0
     pace = Pace(
-        budget=c.pacing.requests_per_minute * DIAL_SHARE[c.api],
+        budget=c.pacing.requests_per_minute * DIAL_SHARE[c.api] * dial_share,
         concurrency=c.pacing.max_concurrent_calls / call_minutes,
         agents=agents / call_minutes if agents else None,
     )
-    first = loaded.contact_count
     worst = first * c.retry.max_attempts
     cal = CallingSchedule(c.schedule)
     now = now.astimezone(cal.tz)
@@ -115,6 +153,26 @@ def build_plan(loaded: LoadedCampaign, now: datetime, call_minutes: float = 1.5)
         deadline=cal.deadline,
         fits_deadline=None if cal.deadline is None else finishes is not None,
         callback_url=callback_url(public, TOKEN_PLACEHOLDER, c.api) if public else None,
+        screening=screening,
+    )
+
+
+def screening_plan(loaded: LoadedCampaign, facts: ScreeningFacts) -> ScreeningPlan:
+    """The campaign's screening rules with what is already known about its contacts."""
+    s = loaded.campaign.screening
+    skips_dnd = s.dnd == "skip" or (
+        s.dnd == "only_transactional" and loaded.campaign.call.call_type != "trans"
+    )
+    cap = s.frequency_cap
+    return ScreeningPlan(
+        dnd=s.dnd,
+        known_dnd=facts.known_dnd,
+        dnd_skipped=facts.known_dnd if skips_dnd else 0,
+        lookups=facts.lookups if s.dnd != "call" else 0,
+        opted_out=facts.opted_out,
+        frequency_cap=f"{cap.calls} calls per {format_duration(cap.per)}" if cap else None,
+        min_gap=format_duration(s.min_gap) if s.min_gap else None,
+        held_back=facts.held_back,
     )
 
 

@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import trio
 
 from campaigner.campaign.resolved import LoadedCampaign
 from campaigner.clock import TrioWallClock
+from campaigner.domain import Outcome
+from campaigner.engine.breaker import CircuitBreaker
 from campaigner.engine.gate import EngineGate
 from campaigner.engine.limiter import RateLimiter
 from campaigner.engine.registry import AgentPool, CallerIds, CallRegistry, Slots
 from campaigner.exotel.client import ExotelClient
 from campaigner.schedule import CallingSchedule
+from campaigner.screening.frequency import CallingRules
 from campaigner.store.journal import Journal
+from campaigner.store.shared import SharedState
 
 log = logging.getLogger("campaigner.engine")
+T = TypeVar("T")
 
 
 class Wakeup:
@@ -84,6 +91,14 @@ class RunStats:
     retries_scheduled: int = 0
     api_errors: Counter[str] = field(default_factory=Counter)
     waiting_reason: str | None = None  # why dialing is idle, for the display
+    # screening (campaigner.engine.screener) and calling rules (the dialer)
+    looked_up: int = 0
+    from_cache: int = 0
+    screening_skipped: Counter[str] = field(default_factory=Counter)  # by reason
+    frequency_deferred: int = 0
+    screening_wait: float = 0.0  # seconds the dialer waited for screened contacts
+    # caller ID health (campaigner.engine.health): None while every caller ID is up
+    caller_ids_note: str | None = None
 
     @property
     def done(self) -> int:
@@ -106,16 +121,85 @@ class RunContext:
     agents: AgentPool | None
     caller_ids: CallerIds
     stats: RunStats
+    shared: SharedState
+    screening: ScreeningGate
+    rules: CallingRules = field(default_factory=CallingRules)
+    breaker: CircuitBreaker | None = None
     durations: Durations = field(default_factory=Durations)
     wake_dialer: Wakeup = field(default_factory=Wakeup)
     stop_dialing: trio.Event = field(default_factory=trio.Event)
     dialing_done: trio.Event = field(default_factory=trio.Event)
+    paused: str | None = None  # why the run paused itself (it ends with EXIT_PAUSED)
 
     def now(self) -> float:
         """Wall-clock epoch seconds (from the injected clock)."""
         return self.clock.now().timestamp()
 
+    @property
+    def history_key(self) -> str:
+        """How this campaign's calls are named in the shared call history (its journal)."""
+        return str(self.loaded.journal_path)
+
     def note(self, kind: str, message: str, **data: object) -> None:
         """A run-level event: journaled and logged."""
         self.journal.log(self.now(), kind, message, **data)
         log.info(message, extra={"kind": kind, **{f"data_{k}": v for k, v in data.items()}})
+
+    def call_finished(self, outcome: Outcome) -> None:
+        """Every call that reached an outcome passes here (the circuit breaker counts them)."""
+        if self.breaker is None:
+            return
+        trip = self.breaker.record(outcome)
+        if trip is not None:
+            self.pause(
+                "breaker_tripped",
+                trip.message(),
+                failed=trip.failed,
+                window=trip.window,
+                failed_ratio=trip.ratio,
+            )
+
+    def pause(self, kind: str, why: str, **data: object) -> None:
+        """Stop dialing for good in this run (calls in flight finish); the run exits paused."""
+        if self.paused is not None:
+            return
+        self.paused = why
+        self.note(kind, f"{why}: dialing stopped; calls in flight will finish", **data)
+        self.stop_dialing.set()
+        self.wake_dialer.set()
+
+
+class ScreeningGate:
+    """What the dialer and the screener tell each other (``screening.dnd`` other than call).
+
+    ``required``: the dialer dials only screened contacts. ``pending``: unscreened
+    contacts remain, so an empty queue means "wait for screening", not "done".
+    ``available`` is set when contacts were screened; ``consumed`` when the dialer
+    took one (the screener keeps a bounded lookahead).
+    """
+
+    def __init__(self, required: bool) -> None:
+        self.required = required
+        self.pending = required
+        self.available = Wakeup()
+        self.consumed = Wakeup()
+
+
+async def unless_set(event: trio.Event, fn: Callable[[], Awaitable[T]]) -> T | None:
+    """Await ``fn()``, or give up (returning None) as soon as ``event`` is set."""
+    if event.is_set():
+        return None
+    result: list[T] = []
+    async with trio.open_nursery() as nursery:
+
+        async def stopper() -> None:
+            await event.wait()
+            nursery.cancel_scope.cancel()
+
+        async def runner() -> None:
+            result.append(await fn())
+            nursery.cancel_scope.cancel()
+
+        nursery.start_soon(stopper)
+        nursery.start_soon(runner)
+    return result[0] if result else None

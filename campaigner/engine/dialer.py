@@ -2,27 +2,28 @@
 
 Order of waiting, and why: a concurrency slot, then an agent (each agent has one
 call at a time; the next contact goes to whoever is free first, a power dialer),
-then a contact that is due inside a calling window, then a caller ID that is up,
-then the rate limiter's "connect" grant. Only after the grant is the call's intent
-journaled and the POST sent, in its own task, so that dialing keeps the pace of
-the budget however slowly Exotel answers.
+then a contact that is due inside a calling window (and, with ``screening.dnd``
+other than ``call``, screened; and allowed by the frequency cap and minimum gap),
+then a caller ID that is up, then the rate limiter's "connect" grant. Only after the
+grant is the call recorded in the shared call history, its intent journaled and the
+POST sent, in its own task, so that dialing keeps the pace of the budget however
+slowly Exotel answers.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import datetime
-from typing import TypeVar
 
 import trio
 
 from campaigner.campaign.resolved import Contact, ResolvedAgent
 from campaigner.compile import compile_call
 from campaigner.domain import CallSpec, Outcome
-from campaigner.engine.context import RunContext
+from campaigner.engine.calling_rules import CallingRulesGate
+from campaigner.engine.context import RunContext, unless_set
 from campaigner.engine.registry import OpenCall
 from campaigner.engine.tracker import Tracker, contact_update
 from campaigner.errors import (
@@ -43,7 +44,7 @@ from campaigner.store.journal import ContactRow, ContactUpdate
 log = logging.getLogger("campaigner.dialer")
 
 _BATCH = 50
-T = TypeVar("T")
+SCREENING_RECHECK = 60.0  # while waiting for screened contacts, look again at least this often
 
 
 class Dialer:
@@ -56,6 +57,7 @@ class Dialer:
         self._queue: deque[ContactRow] = deque()
         self._taken: set[int] = set()
         self._waiting_since: str | None = None
+        self.rules = CallingRulesGate(ctx)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Dial until no contact is left to dial (or dialing is stopped)."""
@@ -67,6 +69,7 @@ class Dialer:
         finally:
             self.ctx.dialing_done.set()
             self.ctx.stats.waiting_reason = None
+            self.rules.summary()
 
     # -- choosing the next call ---------------------------------------------------------
 
@@ -126,6 +129,8 @@ class Dialer:
         self, row: ContactRow, agent: ResolvedAgent | None, caller_id: str, now: datetime
     ) -> tuple[OpenCall, CallSpec, ResolvedAgent | None] | None:
         ctx = self.ctx
+        if not self.rules.claim(row, now.timestamp()):
+            return None
         attempt = row.attempts + 1
         contact = Contact(row.phone, row.raw_phone, row.source, row.variables)
         spec = compile_call(
@@ -148,7 +153,9 @@ class Dialer:
             )
         except StateError:
             log.info("contact %s changed before dialing; skipped this turn", row.phone)
+            self.rules.release(row.phone, now.timestamp())
             return None
+        ctx.screening.consumed.set()
         call = OpenCall(
             call_id=call_id,
             contact_id=row.id,
@@ -189,10 +196,15 @@ class Dialer:
                 continue
             row = self._pop_due(now.timestamp())
             if row is not None:
+                if not self.rules.allows(row, now.timestamp()):
+                    continue  # deferred (or skipped) by the frequency cap / minimum gap
                 self._waiting_since = None
                 ctx.stats.waiting_reason = None
                 return row
-            next_due = ctx.journal.next_due_at()
+            next_due = ctx.journal.next_due_at(screened_only=ctx.screening.required)
+            if ctx.screening.pending and (next_due is None or next_due > now.timestamp()):
+                await self._wait_for_screening(next_due)
+                continue
             if next_due is None and len(ctx.registry) == 0:
                 return None  # every contact is done
             span = ctx.schedule.current(now)
@@ -208,8 +220,24 @@ class Dialer:
     def _pop_due(self, now: float) -> ContactRow | None:
         if not self._queue:
             exclude = self._taken | {c.contact_id for c in self.ctx.registry}
-            self._queue.extend(self.ctx.journal.due_contacts(now, _BATCH, exclude))
+            due = self.ctx.journal.due_contacts(
+                now, _BATCH, exclude, screened_only=self.ctx.screening.required
+            )
+            self._queue.extend(due)
         return self._queue.popleft() if self._queue else None
+
+    async def _wait_for_screening(self, next_due: float | None) -> None:
+        """No screened contact is due: wait for the screener (or the next due retry)."""
+        ctx = self.ctx
+        # Shown, not journaled: in a list of unknown numbers this wait is one lookup long
+        # and comes before most dials.
+        ctx.stats.waiting_reason = "waiting for DND screening (v1 number metadata)"
+        started = trio.current_time()
+        wake = started + SCREENING_RECHECK
+        if next_due is not None:
+            wake = min(wake, ctx.clock.trio_at_epoch(next_due))
+        await unless_set(ctx.stop_dialing, lambda: ctx.screening.available.wait_until(wake))
+        ctx.stats.screening_wait += trio.current_time() - started
 
     async def _sleep_until(self, deadline: float) -> None:
         await unless_set(self.ctx.stop_dialing, lambda: self.ctx.wake_dialer.wait_until(deadline))
@@ -245,6 +273,9 @@ class Dialer:
             )
             self.tracker.changed.set()
         except DndRefusedError as exc:
+            # exotel-api.md: 403 "cannot be made because of TRAI NDNC regulations": the
+            # number is on the registry; remember it for every campaign, never retry.
+            ctx.shared.remember_ndnc(call.phone, ctx.now())
             self._refused(call, exc, final=(Outcome.SKIPPED, "dnd"))
         except (AgentBusyError, ConflictError) as exc:
             self._agent_refused(call, exc)
@@ -283,6 +314,8 @@ class Dialer:
         self._not_placed(call, exc, final[0].value if final else None, update)
         if final is not None and update.outcome is not None:
             ctx.stats.outcomes[update.outcome] += 1
+        if final is not None and final[0] is Outcome.FAILED:
+            ctx.call_finished(Outcome.FAILED)  # Exotel rejected it: the breaker counts it
         if call.agent and ctx.agents is not None:
             ctx.agents.release(call.agent)
 
@@ -322,6 +355,7 @@ class Dialer:
         )
         code = f"/{exc.code}" if exc.code else ""
         ctx.stats.api_errors[f"connect {exc.status or 'network'}{code}"] += 1
+        self.rules.release_call(call)
         ctx.registry.remove(call)
         ctx.slots.release()
         ctx.wake_dialer.set()
@@ -337,23 +371,3 @@ def _redacted(spec: CallSpec) -> dict[str, object]:
         base, _, _token = head.rpartition("/")
         data["status_callback_url"] = f"{base}/<token>/{tail}"
     return data
-
-
-async def unless_set(event: trio.Event, fn: Callable[[], Awaitable[T]]) -> T | None:
-    """Await ``fn()``, or give up (returning None) as soon as ``event`` is set."""
-    if event.is_set():
-        return None
-    result: list[T] = []
-    async with trio.open_nursery() as nursery:
-
-        async def stopper() -> None:
-            await event.wait()
-            nursery.cancel_scope.cancel()
-
-        async def runner() -> None:
-            result.append(await fn())
-            nursery.cancel_scope.cancel()
-
-        nursery.start_soon(stopper)
-        nursery.start_soon(runner)
-    return result[0] if result else None

@@ -5,6 +5,8 @@ journal remembers the campaign it belongs to and the file it ran; an edited file
 resumes with a summary of what changed: contacts added are dialed, contacts
 removed are not (those never dialed end ``skipped``, reason ``removed``), and
 changed call options apply to new calls only (calls are compiled at dial time).
+Opt-out lists (``screening.opt_out``) are read here, at every prepare: a contact not
+in a call whose number is listed ends ``skipped``, reason ``opted_out``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from typing import Any
 
 from campaigner.campaign.resolved import LoadedCampaign
 from campaigner.errors import StateError
+from campaigner.screening.optout import OptOutList, read_opt_outs
 from campaigner.store.journal import Journal
+from campaigner.store.screened import skip_numbers
 
 
 @dataclass(frozen=True)
@@ -29,9 +33,16 @@ class Preparation:
     added: int
     removed: int
     changed_sections: list[str] = field(default_factory=list)
+    opted_out: int = 0  # contacts skipped by this prepare because they opted out
 
     def summary(self) -> list[str]:
-        """Human lines describing a resumed, edited campaign."""
+        """Human lines describing a resumed, edited campaign, and opt-outs applied."""
+        lines = self.resume_lines()
+        if self.opted_out:
+            lines.append(f"{self.opted_out} contacts opted out (screening.opt_out): not called")
+        return lines
+
+    def resume_lines(self) -> list[str]:
         if not self.resumed:
             return []
         lines = ["resuming from the journal"]
@@ -85,12 +96,13 @@ def prepare_journal(journal: Journal, loaded: LoadedCampaign, at: float) -> Prep
         added=added if resumed else 0,
         removed=removed,
         changed_sections=[c for c in changed if c != "contacts"] if file_changed else [],
+        opted_out=apply_opt_outs(journal, loaded, at),
     )
     if file_changed:
         journal.log(
             at,
             "file_changed",
-            "; ".join(prep.summary()[1:]),
+            "; ".join(prep.resume_lines()[1:]),
             added=added,
             removed=removed,
             sections=prep.changed_sections,
@@ -101,3 +113,31 @@ def prepare_journal(journal: Journal, loaded: LoadedCampaign, at: float) -> Prep
 def _settings(loaded: LoadedCampaign) -> dict[str, Any]:
     dumped: dict[str, Any] = loaded.campaign.model_dump(mode="json")
     return {k: v for k, v in dumped.items() if k not in ("name",)}
+
+
+def opt_outs(loaded: LoadedCampaign) -> OptOutList:
+    """The campaign's opt-out lists, read with its contacts' region and phone column."""
+    c = loaded.campaign
+    return read_opt_outs(
+        loaded.base_dir, c.screening.opt_out, c.contacts.default_region, c.contacts.phone_column
+    )
+
+
+def apply_opt_outs(journal: Journal, loaded: LoadedCampaign, at: float) -> int:
+    """End every opted-out contact not in a call as ``skipped`` (``opted_out``)."""
+    if not loaded.campaign.screening.opt_out:
+        return 0
+    listed = opt_outs(loaded)
+    skipped = skip_numbers(journal, listed.numbers, "opted_out", at)
+    if skipped or listed.unreadable:
+        journal.log(
+            at,
+            "opted_out",
+            f"{skipped} contacts opted out ({len(listed)} numbers in "
+            f"{', '.join(listed.files)}; {listed.unreadable} lines without a valid number)",
+            count=skipped,
+            files=list(listed.files),
+            numbers=len(listed),
+            unreadable=listed.unreadable,
+        )
+    return skipped

@@ -2,7 +2,8 @@
 
 What an operator watching a run wants at a glance: how many dialed, connected,
 failed, pending and in flight; the current request rate against the budget;
-why dialing is idle if it is; and when it should be done.
+why dialing is idle if it is; DND screening and caller ID health (which ExoPhone
+is down, which alternate is used); and when it should be done.
 """
 
 from __future__ import annotations
@@ -39,10 +40,13 @@ class Snapshot:
     throttled: int
     eta_minutes: float | None
     waiting: str | None
+    screening: str | None = None
+    caller_ids: str | None = None
 
     def line(self) -> str:
         eta = f", about {minutes_text(self.eta_minutes)} left" if self.eta_minutes else ""
-        idle = f" [{self.waiting}]" if self.waiting else ""
+        notes = [n for n in (self.waiting, self.caller_ids, self.screening) if n]
+        idle = "".join(f" [{n}]" for n in notes)
         return (
             f"{self.done}/{self.contacts} contacts final: {self.connected} connected, "
             f"{self.failed} not reached; {self.dialed} calls placed, {self.in_flight} in flight, "
@@ -80,6 +84,8 @@ class Progress:
             throttled=limiter.throttled,
             eta_minutes=self._eta(contacts - done),
             waiting=stats.waiting_reason,
+            screening=_screening(ctx),
+            caller_ids=stats.caller_ids_note,
         )
 
     def _eta(self, remaining: int) -> float | None:
@@ -89,6 +95,21 @@ class Progress:
         if d1 <= d0 or t1 <= t0:
             return None
         return remaining / ((d1 - d0) / (t1 - t0)) / 60.0
+
+
+def _screening(ctx: RunContext) -> str | None:
+    stats = ctx.stats
+    looked, cached = stats.looked_up, stats.from_cache
+    skipped = stats.screening_skipped
+    if not (looked or cached or skipped or stats.frequency_deferred):
+        return None
+    parts = [f"DND: {looked} looked up, {cached} cached, {skipped.get('dnd', 0)} skipped"]
+    if stats.frequency_deferred or skipped.get("frequency_cap"):
+        parts.append(
+            f"frequency cap: {stats.frequency_deferred} deferred, "
+            f"{skipped.get('frequency_cap', 0)} skipped"
+        )
+    return "; ".join(parts)
 
 
 def table(snap: Snapshot, title: str) -> Table:
@@ -110,10 +131,13 @@ def table(snap: Snapshot, title: str) -> Table:
         ),
         ("time left", minutes_text(snap.eta_minutes) if snap.eta_minutes else "-"),
     ]
+    if snap.screening:
+        rows.append(("screening", snap.screening))
     for name, value in rows:
         grid.add_row(name, value)
-    if snap.waiting:
-        grid.caption = snap.waiting
+    captions = [c for c in (snap.waiting, snap.caller_ids) if c]
+    if captions:
+        grid.caption = "\n".join(captions)
     return grid
 
 

@@ -28,7 +28,12 @@ from hypercorn.trio import serve
 
 from campaigner.domain import CallObservation
 from campaigner.errors import CallbackError
-from campaigner.exotel.callbacks import parse_heartbeat, parse_v1_callback, parse_v3_callback
+from campaigner.exotel.callbacks import (
+    MAX_HEARTBEAT_BYTES,
+    parse_heartbeat,
+    parse_v1_callback,
+    parse_v3_callback,
+)
 from campaigner.exotel.models import Heartbeat
 
 log = logging.getLogger("campaigner.receiver")
@@ -97,7 +102,10 @@ class CallbackReceiver:
             self.stats.refused += 1
             log.warning("refused a callback with a wrong token on %s", route)
             return 403, "forbidden"
-        body = await _read_body(receive, self._max_body)
+        # 000: a heartbeat lists every affected ExoPhone, up to 10 MB; only requests that
+        # carry the heartbeat secret get that far.
+        limit = MAX_HEARTBEAT_BYTES if route == "heartbeat" else self._max_body
+        body = await _read_body(receive, limit)
         if body is None:
             self.stats.too_large += 1
             return 413, "payload too large"

@@ -113,6 +113,7 @@ class Reconciler:
             ),
             at=ctx.now(),
         )
+        ctx.shared.release_call(call.phone, call.intent_at, ctx.history_key)
         ctx.registry.remove(call)
         ctx.slots.release()
         if call.agent and ctx.agents is not None:

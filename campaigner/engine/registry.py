@@ -85,7 +85,6 @@ class CallRegistry:
         return len(self._by_id)
 
 
-
 class Slots:
     """``max_concurrent_calls``: a counting gate that tolerates over-subscription on resume."""
 
@@ -185,6 +184,10 @@ class CallerIds:
             if cid.sid in self.substitute:
                 return self.substitute[cid.sid]
         return None
+
+    def usable(self) -> int:
+        """How many caller IDs can place calls (up, or down with an alternate)."""
+        return sum(1 for cid in self.all if cid.sid not in self.down or cid.sid in self.substitute)
 
     def set_down(self, sid: str, alternate: str | None = None) -> bool:
         """Mark an ExoPhone down; returns True if that changed anything."""

@@ -4,16 +4,20 @@
 
     run nursery
     ├── rate limiter          (every request of the run passes through it)
-    ├── callback receiver     (hypercorn on callbacks.listen, unless in-process)
+    ├── callback receiver     (hypercorn on callbacks.listen, unless in-process;
+    │                          status callbacks and ExoPhone heartbeats)
     ├── extra services        (the in-process simulator in sandbox mode and tests)
     ├── poller, reconciler    (the safety net)
+    ├── screener              (DND lookups a little ahead of the dialer)
+    ├── health monitor        (caller ID health: heartbeats, v2 details, failover)
     ├── dialer                (places calls; each POST in its own child task)
     ├── progress              (terminal display or log lines)
     └── signal watcher        (Ctrl-C once: stop dialing, grace; twice: stop now)
 
 Exception groups stay inside: the caller sees one ``CampaignerError`` (or a
 ``RunResult``). Every state change is journaled before it is acted upon, so any
-stop, clean or not, leaves a journal that ``campaigner run`` resumes from.
+stop, clean or not, leaves a journal that ``campaigner run`` resumes from. A run
+pauses itself (``EXIT_PAUSED``, resumable) when the circuit breaker trips.
 """
 
 from __future__ import annotations
@@ -27,28 +31,35 @@ import httpx
 import trio
 
 from campaigner import __version__
+from campaigner.campaign.model import CircuitBreaker as BreakerConfig
 from campaigner.campaign.resolved import LoadedCampaign
 from campaigner.clock import TrioWallClock
 from campaigner.compile import callback_url
-from campaigner.engine.context import RunContext, RunStats
+from campaigner.engine.breaker import CircuitBreaker
+from campaigner.engine.context import RunContext, RunStats, ScreeningGate
 from campaigner.engine.dialer import Dialer
 from campaigner.engine.gate import EngineGate
+from campaigner.engine.health import HealthMonitor
 from campaigner.engine.limiter import RateLimiter
 from campaigner.engine.poller import Poller
 from campaigner.engine.prepare import Preparation, prepare_journal
 from campaigner.engine.receiver import CallbackReceiver, serve_receiver
 from campaigner.engine.reconciler import Reconciler
 from campaigner.engine.registry import AgentPool, CallerIds, CallRegistry, OpenCall, Slots
+from campaigner.engine.screener import Screener
 from campaigner.engine.tracker import Tracker
 from campaigner.errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_PAUSED,
     CampaignerError,
 )
 from campaigner.exotel.client import ExotelClient
 from campaigner.schedule import CallingSchedule
-from campaigner.settings import ExotelSettings
+from campaigner.screening.frequency import CallingRules
+from campaigner.settings import CampaignerSettings, ExotelSettings, load_campaigner_settings
 from campaigner.store.journal import Journal
+from campaigner.store.shared import SharedState
 
 log = logging.getLogger("campaigner.run")
 
@@ -61,6 +72,9 @@ class RunOptions:
     """How to run, beyond what the campaign file says."""
 
     settings: ExotelSettings
+    # campaigner's own settings (heartbeat secret and interval); None: read them from
+    # the environment / .env when the run starts
+    campaigner: CampaignerSettings | None = None
     transport: httpx.AsyncBaseTransport | None = None  # the simulator's, in-process
     serve_callbacks: bool = True  # False: no socket (in-process callbacks)
     public_url: str | None = None  # overrides callbacks.public_url (sandbox, tests)
@@ -77,7 +91,7 @@ class RunOptions:
 class RunResult:
     """How a run ended."""
 
-    reason: str  # complete | deadline | interrupted
+    reason: str  # complete | deadline | interrupted | paused
     exit_code: int
     counts: dict[str, int]
     stats: RunStats
@@ -94,9 +108,11 @@ async def run_campaign(
 ) -> RunResult:
     """Run (or resume) ``loaded`` until every contact is final, the deadline, or a stop."""
     clock = clock or TrioWallClock()
+    own = options.campaigner or load_campaigner_settings()
     journal = Journal.open(loaded.journal_path)
     try:
-        return await _run(loaded, options, clock, journal, report)
+        with SharedState.open(loaded.state_dir, now=clock.now().timestamp()) as shared:
+            return await _run(loaded, options, own, clock, journal, shared, report)
     finally:
         journal.close()
 
@@ -104,8 +120,10 @@ async def run_campaign(
 async def _run(
     loaded: LoadedCampaign,
     options: RunOptions,
+    own: CampaignerSettings,
     clock: TrioWallClock,
     journal: Journal,
+    shared: SharedState,
     report: Reporter,
 ) -> RunResult:
     campaign = loaded.campaign
@@ -123,6 +141,7 @@ async def _run(
     if status_url is None:
         report("no callbacks.public_url: calls are tracked by polling only")
     reason = "failed"
+    paused: str | None = None
     interrupted = trio.Event()
     try:
         async with trio.open_nursery() as nursery:
@@ -149,8 +168,15 @@ async def _run(
                     agents=AgentPool(loaded.agents) if loaded.agents else None,
                     caller_ids=CallerIds(loaded.caller_ids),
                     stats=stats,
+                    shared=shared,
+                    screening=ScreeningGate(required=campaign.screening.dnd != "call"),
+                    rules=CallingRules.of(campaign.screening),
+                    breaker=_breaker(campaign.health.circuit_breaker),
                 )
-                reason = await _serve(ctx, nursery, options, prep, status_url, report, interrupted)
+                reason = await _serve(
+                    ctx, nursery, options, own, prep, status_url, report, interrupted
+                )
+                paused = ctx.paused
                 nursery.cancel_scope.cancel()
     except BaseExceptionGroup as group:
         raise _one_error(group) from None
@@ -159,14 +185,20 @@ async def _run(
             reason = "interrupted"
         journal.end_run(run_id, clock.now().timestamp(), reason)
     counts = journal.counts()
-    code = EXIT_INTERRUPTED if reason == "interrupted" else EXIT_OK
-    return RunResult(reason, code, counts, stats, prep)
+    codes = {"interrupted": EXIT_INTERRUPTED, "paused": EXIT_PAUSED}
+    messages = [paused] if paused is not None and reason == "paused" else []
+    return RunResult(reason, codes.get(reason, EXIT_OK), counts, stats, prep, messages)
+
+
+def _breaker(config: BreakerConfig | None) -> CircuitBreaker | None:
+    return CircuitBreaker(config) if config is not None else None
 
 
 async def _serve(
     ctx: RunContext,
     nursery: trio.Nursery,
     options: RunOptions,
+    own: CampaignerSettings,
     prep: Preparation,
     status_url: str | None,
     report: Reporter,
@@ -176,7 +208,19 @@ async def _serve(
     recovered = _recover(ctx, tracker)
     if recovered:
         report(f"{recovered} calls from the last run are still being followed")
-    app = CallbackReceiver(prep.token, tracker.observe)
+    health = HealthMonitor(
+        ctx,
+        account=options.settings.account_sid or "",
+        heartbeat_interval=own.heartbeat_interval * 60.0,
+    )
+    secret = own.heartbeat_token.get_secret_value() if own.heartbeat_token else None
+    _say_heartbeats(secret, status_url, report)
+    app = CallbackReceiver(
+        prep.token,
+        tracker.observe,
+        heartbeat_token=secret,
+        on_heartbeat=health.on_heartbeat if secret else None,
+    )
     shutdown = trio.Event()
     if options.serve_callbacks and status_url is not None:
         bound = await nursery.start(
@@ -190,11 +234,14 @@ async def _serve(
         report(f"listening for callbacks on {bound}")
     if options.extra_services is not None:
         await options.extra_services(nursery, app)
-    await nursery.start(Poller(ctx, tracker).run)
-    await nursery.start(Reconciler(ctx, tracker).run)
-    ctx.journal.log(ctx.now(), "run_started", "run started", resumed=prep.resumed)
     if options.handle_signals:
         await nursery.start(_watch_signals, ctx, interrupted, options.grace, nursery, report)
+    await nursery.start(Poller(ctx, tracker).run)
+    await nursery.start(Reconciler(ctx, tracker).run)
+    if ctx.screening.required:
+        await nursery.start(Screener(ctx).run)
+    await nursery.start(health.run)  # returns once every caller ID's health is known
+    ctx.journal.log(ctx.now(), "run_started", "run started", resumed=prep.resumed)
     if options.progress is not None:
         nursery.start_soon(options.progress, ctx)
     if options.on_ready is not None:
@@ -204,11 +251,27 @@ async def _serve(
     shutdown.set()
     if interrupted.is_set():
         return "interrupted"
+    if ctx.paused is not None:
+        report(
+            f"paused: {ctx.paused}. Fix the cause, then `campaigner run "
+            f"{ctx.loaded.path.name}` resumes (the breaker's window starts empty)"
+        )
+        return "paused"
     if ctx.schedule.next_open(ctx.clock.now()) is None:
         expired = ctx.journal.expire_ready(ctx.now(), "deadline reached")
         ctx.stats.outcomes["expired"] += expired
         return "deadline"
     return "complete"
+
+
+def _say_heartbeats(secret: str | None, status_url: str | None, report: Reporter) -> None:
+    if secret is None:
+        report(
+            "heartbeats disabled (CAMPAIGNER_HEARTBEAT_TOKEN is not set): caller ID health "
+            "comes from v2 ExoPhone details (docs/health.md)"
+        )
+    elif status_url is None:
+        report("no callbacks.public_url: Exotel cannot deliver heartbeats to this run")
 
 
 def _recover(ctx: RunContext, tracker: Tracker) -> int:

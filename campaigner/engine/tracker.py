@@ -194,6 +194,7 @@ class Tracker:
             ctx.stats.retries_scheduled += 1
         ctx.wake_dialer.set()
         self.changed.set()
+        ctx.call_finished(found.outcome)
 
     def _complete_record(self, call_id: int, obs: CallObservation) -> None:
         self.ctx.journal.complete_record(

@@ -25,6 +25,7 @@ from typing import Any
 
 from campaigner.errors import StateError
 from campaigner.store.schema import DDL, SCHEMA_VERSION
+from campaigner.store.sqlite import connect, connect_readonly, immediate
 
 OPEN_STATES = ("intent", "placed", "ambiguous")
 
@@ -46,6 +47,7 @@ class ContactRow:
     next_at: float
     in_file: bool
     screened: bool
+    seq: int = 0  # order in the campaign file
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,9 +107,7 @@ class Journal:
         if not path.exists():
             raise StateError(f"{path}: no journal yet (the campaign has not been run)")
         try:
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA busy_timeout=5000")
+            conn = connect_readonly(path)
             conn.execute("SELECT count(*) FROM meta").fetchone()
         except sqlite3.DatabaseError as exc:
             raise StateError(f"{path}: not a campaigner journal ({exc})") from exc
@@ -128,13 +128,8 @@ class Journal:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+        with immediate(self.conn) as conn:
+            yield conn
 
     # -- meta and run log ---------------------------------------------------------------
 
@@ -216,28 +211,37 @@ class Journal:
                 rows,
             )
 
-    def due_contacts(self, now: float, limit: int, exclude: Iterable[int] = ()) -> list[ContactRow]:
-        """Ready contacts whose time has come: due retries first, then new contacts in order."""
+    def due_contacts(
+        self, now: float, limit: int, exclude: Iterable[int] = (), *, screened_only: bool = False
+    ) -> list[ContactRow]:
+        """Ready contacts whose time has come: due retries first, then new contacts in order.
+
+        ``screened_only``: only contacts whose DND screening is done (``screening.dnd``
+        other than ``call``).
+        """
         excluded = tuple(exclude)
         marks = ",".join("?" * len(excluded))
         where = f"AND id NOT IN ({marks})" if excluded else ""
+        if screened_only:
+            where += " AND screened = 1"
         rows = self.conn.execute(
             f"SELECT * FROM contacts WHERE state = 'ready' AND next_at <= ? {where} "
             "ORDER BY next_at = 0, next_at, seq LIMIT ?",
             (now, *excluded, limit),
         ).fetchall()
-        return [_contact(r) for r in rows]
+        return [contact_row(r) for r in rows]
 
-    def next_due_at(self) -> float | None:
+    def next_due_at(self, *, screened_only: bool = False) -> float | None:
         """The earliest time a ready contact becomes due, or None if none is ready."""
+        where = " AND screened = 1" if screened_only else ""
         row = self.conn.execute(
-            "SELECT min(next_at) FROM contacts WHERE state = 'ready'"
+            f"SELECT min(next_at) FROM contacts WHERE state = 'ready'{where}"
         ).fetchone()
         return None if row[0] is None else float(row[0])
 
     def contact(self, contact_id: int) -> ContactRow:
         row = self.conn.execute("SELECT * FROM contacts WHERE id = ?", (contact_id,)).fetchone()
-        return _contact(row)
+        return contact_row(row)
 
     def finish_contact(self, contact_id: int, outcome: str, reason: str, at: float) -> None:
         """End a contact that is not in a call (skipped, expired)."""
@@ -534,11 +538,7 @@ def _upsert_contacts(conn: sqlite3.Connection, batch: list[tuple[Any, ...]]) -> 
 
 def _connect(path: Path) -> sqlite3.Connection:
     try:
-        conn = sqlite3.connect(path, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA busy_timeout=5000")
+        conn = connect(path)
         conn.execute("PRAGMA foreign_keys=ON")
         return conn
     except sqlite3.DatabaseError as exc:
@@ -561,7 +561,8 @@ def _lock(lock_path: Path) -> int:
     return fd
 
 
-def _contact(row: sqlite3.Row) -> ContactRow:
+def contact_row(row: sqlite3.Row) -> ContactRow:
+    """A contacts row as a :class:`ContactRow`."""
     return ContactRow(
         id=row["id"],
         phone=row["phone"],
@@ -576,6 +577,7 @@ def _contact(row: sqlite3.Row) -> ContactRow:
         next_at=row["next_at"],
         in_file=bool(row["in_file"]),
         screened=bool(row["screened"]),
+        seq=row["seq"],
     )
 
 

@@ -40,10 +40,11 @@ CREATE TABLE IF NOT EXISTS contacts (
     agent_failures INTEGER NOT NULL DEFAULT 0,
     next_at        REAL NOT NULL DEFAULT 0,    -- not dialed before this (0: new)
     in_file        INTEGER NOT NULL DEFAULT 1, -- 0 once removed from the campaign file
-    screened       INTEGER NOT NULL DEFAULT 0, -- DND/opt-out screening done
+    screened       INTEGER NOT NULL DEFAULT 0, -- DND screening done (may be dialed)
     updated_at     REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS contacts_queue ON contacts (state, next_at, seq);
+CREATE INDEX IF NOT EXISTS contacts_screening ON contacts (screened, state, seq);
 
 CREATE TABLE IF NOT EXISTS calls (
     id              INTEGER PRIMARY KEY,
@@ -111,7 +112,7 @@ CREATE TABLE IF NOT EXISTS skipped_rows (
 CREATE TABLE IF NOT EXISTS run_log (
     id      INTEGER PRIMARY KEY,
     at      REAL NOT NULL,
-    kind    TEXT NOT NULL,                     -- run_started | window_wait | paused | ...
+    kind    TEXT NOT NULL,                     -- run_started | waiting | paused | ...
     message TEXT NOT NULL,
     data    TEXT NOT NULL DEFAULT '{}'
 );

@@ -1,0 +1,202 @@
+"""``campaigner screen``'s work: screen a campaign's contacts ahead of its run.
+
+What a run would skip, and why, before anything dials: opted-out numbers
+(``screening.opt_out``), numbers on the DND registry (``screening.dnd``: looked up once
+through v1 number metadata, within the campaign's pacing budget, and cached in
+``<state>/shared.sqlite3`` so the run itself then spends no request on them), and
+numbers the frequency cap or minimum gap holds back (other campaigns sharing the
+state directory called them recently). It reads the campaign's journal not at all,
+so it is safe beside a live run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import httpx
+import trio
+
+from campaigner.campaign.resolved import Contact, LoadedCampaign
+from campaigner.clock import SystemClock, WallClock
+from campaigner.compile.plan import ScreeningFacts
+from campaigner.engine.limiter import RateLimiter
+from campaigner.engine.prepare import opt_outs
+from campaigner.engine.screener import REFUSED, look_up
+from campaigner.errors import AuthError, ExotelError
+from campaigner.exotel.client import ExotelClient
+from campaigner.schedule import CallingSchedule
+from campaigner.screening.dnd import INDIAN_PREFIX, may_call, needs_lookup
+from campaigner.screening.frequency import CallingRules
+from campaigner.settings import ExotelSettings
+from campaigner.store.shared import SharedState
+
+PROGRESS_EVERY = 10.0  # seconds between progress lines
+_BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One contact a run would not dial now: ``reason`` is dnd, opted_out or frequency_cap."""
+
+    phone: str
+    source: str
+    reason: str
+    until: datetime | None = None  # frequency cap: deferred to this instant (None: skipped)
+
+
+@dataclass
+class ScreenResult:
+    """What screening found, in file order."""
+
+    contacts: int = 0
+    looked_up: int = 0
+    from_cache: int = 0
+    lookup_failures: int = 0
+    unavailable: int = 0
+    skipped: list[Verdict] = field(default_factory=list)
+    deferred: list[Verdict] = field(default_factory=list)
+
+    def count(self, reason: str) -> int:
+        return sum(1 for v in self.skipped if v.reason == reason)
+
+
+async def screen_campaign(
+    loaded: LoadedCampaign,
+    settings: ExotelSettings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    clock: WallClock | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> ScreenResult:
+    """Screen every contact of ``loaded`` as a run would, filling the shared DND cache."""
+    clock = clock or SystemClock()
+    with SharedState.open(loaded.state_dir, now=clock.now().timestamp()) as shared:
+        async with trio.open_nursery() as nursery:
+            rpm = loaded.campaign.pacing.requests_per_minute
+            limiter = await nursery.start(RateLimiter(rpm).run)
+            async with ExotelClient(settings, transport=transport, gate=limiter) as client:
+                work = _Screening(loaded, client, shared, clock, progress)
+                result = await work.run()
+            nursery.cancel_scope.cancel()
+    return result
+
+
+class _Screening:
+    def __init__(
+        self,
+        loaded: LoadedCampaign,
+        client: ExotelClient,
+        shared: SharedState,
+        clock: WallClock,
+        progress: Callable[[str], None] | None,
+    ) -> None:
+        c = loaded.campaign
+        self.loaded = loaded
+        self.client = client
+        self.shared = shared
+        self.clock = clock
+        self.progress = progress
+        self.policy = c.screening.dnd
+        self.call_type = c.call.call_type
+        self.rules = CallingRules.of(c.screening)
+        self.schedule = CallingSchedule(c.schedule)
+        self.result = ScreenResult()
+        self._last_progress = trio.current_time()
+
+    async def run(self) -> ScreenResult:
+        listed = opt_outs(self.loaded)
+        for contact in self.loaded.iter_contacts():
+            self.result.contacts += 1
+            if contact.phone in listed:
+                self._skip(contact, "opted_out")
+            elif await self._dnd_allows(contact):
+                self._check_rules(contact)
+            self._report()
+        return self.result
+
+    async def _dnd_allows(self, contact: Contact) -> bool:
+        if not needs_lookup(self.policy, contact.phone):
+            return True
+        now = self.clock.now().timestamp()
+        cached = self.shared.cached([contact.phone], now).get(contact.phone)
+        if cached is not None:
+            self.result.from_cache += 1
+            dnd = cached.dnd
+        else:
+            try:
+                info = await look_up(self.client, self.shared, contact.phone, now)
+            except AuthError:
+                raise
+            except ExotelError:
+                self.result.lookup_failures += 1
+                return True
+            self.result.looked_up += info.source != REFUSED
+            dnd = info.dnd
+        self.result.unavailable += dnd is None
+        if may_call(self.policy, self.call_type, dnd):
+            return True
+        self._skip(contact, "dnd")
+        return False
+
+    def _check_rules(self, contact: Contact) -> None:
+        now = self.clock.now()
+        allowed = self.shared.earliest_call(contact.phone, now.timestamp(), self.rules)
+        if allowed <= now.timestamp():
+            return
+        until = datetime.fromtimestamp(allowed, self.schedule.tz)
+        if self.schedule.next_open(until) is None:
+            self._skip(contact, "frequency_cap")
+        else:
+            self.result.deferred.append(
+                Verdict(contact.phone, contact.source, "frequency_cap", until)
+            )
+
+    def _skip(self, contact: Contact, reason: str) -> None:
+        self.result.skipped.append(Verdict(contact.phone, contact.source, reason))
+
+    def _report(self) -> None:
+        if self.progress is None or trio.current_time() - self._last_progress < PROGRESS_EVERY:
+            return
+        self._last_progress = trio.current_time()
+        r = self.result
+        self.progress(
+            f"screened {r.contacts:,}/{self.loaded.contact_count:,} contacts: "
+            f"{r.looked_up:,} looked up, {r.from_cache:,} from the cache, "
+            f"{len(r.skipped):,} would be skipped"
+        )
+
+
+def screening_facts(loaded: LoadedCampaign, now: float) -> ScreeningFacts:
+    """Count what ``plan`` shows: opted out, known DND, lookups needed, held back. No request."""
+    listed = opt_outs(loaded)
+    shared = SharedState.read(loaded.state_dir)
+    rules = CallingRules.of(loaded.campaign.screening)
+    counts = {"known_dnd": 0, "known_clear": 0, "lookups": 0, "opted_out": 0, "held_back": 0}
+    batch: list[str] = []
+
+    def flush() -> None:
+        cached = shared.cached(batch, now) if shared is not None else {}
+        for phone in batch:
+            info = cached.get(phone)
+            key = "lookups" if info is None else "known_dnd" if info.dnd else "known_clear"
+            counts[key] += 1
+        batch.clear()
+
+    try:
+        for contact in loaded.iter_contacts():
+            if contact.phone in listed:
+                counts["opted_out"] += 1
+                continue
+            if contact.phone.startswith(INDIAN_PREFIX):  # the cache knows Indian numbers only
+                batch.append(contact.phone)
+            if shared is not None and shared.earliest_call(contact.phone, now, rules) > now:
+                counts["held_back"] += 1
+            if len(batch) >= _BATCH:
+                flush()
+        flush()
+    finally:
+        if shared is not None:
+            shared.close()
+    return ScreeningFacts(**counts)

@@ -1,0 +1,205 @@
+"""The screener: DND screening of contacts before their first dial, a little ahead of the dialer.
+
+With ``screening.dnd`` other than ``call``, the dialer dials only screened contacts
+(``contacts.screened``). The screener walks the unscreened ready contacts in file
+order (the dialer's order for new contacts) and, for each:
+
+- a number that needs no lookup (not Indian: number metadata covers Indian numbers
+  only) is cleared at once;
+- a number the shared cache knows (``<state>/shared.sqlite3``, answers kept 30 days)
+  is decided without a request;
+- any other number is looked up once (v1 number metadata, purpose ``lookup``) through
+  the run's limiter, then cached for every campaign of the state directory.
+
+Why a bounded lookahead: lookups spend the same 200 requests/minute as dials. The
+screener keeps about ``lookahead`` screened contacts waiting for the dialer and no
+more, so it neither starves dials nor spends budget on contacts the run may never
+reach (a deadline). The limiter does the sharing: a lookup goes before a dial only
+while lookups hold less than ``lookup_share`` of the last minute's grants, and gets
+every grant while no dial waits (the dialer is waiting for screened contacts), so
+screening adapts to what the dialer needs and never adds a request over the budget.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from functools import partial
+
+import trio
+
+from campaigner.engine.context import RunContext, unless_set
+from campaigner.errors import AuthError, BadRequestError, ExotelError, NotFoundError
+from campaigner.exotel.client import ExotelClient
+from campaigner.screening.dnd import may_call, needs_lookup
+from campaigner.store import screened
+from campaigner.store.journal import ContactRow
+from campaigner.store.shared import NumberInfo, SharedState
+
+log = logging.getLogger("campaigner.screener")
+
+BATCH = 100
+LOOKAHEAD_MIN = 10
+LOOKAHEAD_MAX = 200
+RETRY_AFTER = 60.0  # seconds before contacts whose lookup failed are tried again
+RECHECK = 30.0  # re-count the lookahead at least this often
+REFUSED = "refused"  # NumberInfo.source of a number Exotel would not look up
+
+
+@dataclass
+class _Decisions:
+    """Screening results not yet written to the journal."""
+
+    cleared: list[int] = field(default_factory=list)
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.cleared or self.skipped)
+
+
+class Screener:
+    """The DND screening service of a run (started only when ``screening.dnd`` != call)."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        campaign = ctx.loaded.campaign
+        self.policy = campaign.screening.dnd
+        self.call_type = campaign.call.call_type
+        concurrency = campaign.pacing.max_concurrent_calls
+        self.lookahead = min(max(2 * concurrency, LOOKAHEAD_MIN), LOOKAHEAD_MAX)
+        self._ahead: set[int] = set()  # screened by this run, not yet taken by the dialer
+        self._failed = 0  # contacts whose lookup failed in the current pass
+        self._warned: set[str] = set()
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Screen until no unscreened contact is left (or dialing stops)."""
+        ctx = self.ctx
+        task_status.started()
+        try:
+            while not ctx.stop_dialing.is_set() and await self._pass():
+                await unless_set(ctx.stop_dialing, partial(trio.sleep, RETRY_AFTER))
+        finally:
+            ctx.screening.pending = bool(screened.count_unscreened(ctx.journal))
+            ctx.screening.available.set()
+        self._summary()
+
+    async def _pass(self) -> bool:
+        """One walk over the unscreened contacts; True if some lookups must be retried."""
+        after, self._failed = 0, 0
+        while not self.ctx.stop_dialing.is_set():
+            batch = screened.unscreened(self.ctx.journal, after, BATCH)
+            if not batch:
+                break
+            after = batch[-1].seq
+            await self._room()
+            await self._screen(batch)
+        return self._failed > 0
+
+    async def _screen(self, batch: list[ContactRow]) -> None:
+        ctx = self.ctx
+        wanted = [c.phone for c in batch if needs_lookup(self.policy, c.phone)]
+        cached = ctx.shared.cached(wanted, ctx.now())
+        decisions = _Decisions()
+        for contact in batch:
+            if ctx.stop_dialing.is_set():
+                break
+            if not needs_lookup(self.policy, contact.phone):
+                decisions.cleared.append(contact.id)
+                continue
+            info = cached.get(contact.phone)
+            if info is not None:
+                ctx.stats.from_cache += 1
+            else:
+                self._flush(decisions)  # the dialer may use these while we wait for the budget
+                await self._room()
+                info = await self._look_up(contact.phone)
+                if info is None:
+                    continue
+            self._decide(contact, info.dnd, decisions)
+        self._flush(decisions)
+
+    def _decide(self, contact: ContactRow, dnd: bool | None, decisions: _Decisions) -> None:
+        if may_call(self.policy, self.call_type, dnd):
+            decisions.cleared.append(contact.id)
+        else:
+            decisions.skipped.append((contact.id, "dnd"))
+
+    async def _look_up(self, phone: str) -> NumberInfo | None:
+        """Ask Exotel, cache the answer; None when the number must be tried again later."""
+        ctx = self.ctx
+        try:
+            info = await look_up(ctx.client, ctx.shared, phone, ctx.now())
+        except AuthError:
+            raise
+        except ExotelError as exc:
+            self._failed += 1
+            self._warn("lookup_failed", f"DND lookups are failing ({exc}); retrying in a minute")
+            return None
+        if info.source == REFUSED:
+            self._warn("lookup_refused", f"number metadata refused {phone}: called (Unavailable)")
+        else:
+            ctx.stats.looked_up += 1
+        return info
+
+    def _flush(self, decisions: _Decisions) -> None:
+        if not decisions:
+            return
+        ctx = self.ctx
+        ended = screened.apply_screening(
+            ctx.journal, decisions.cleared, decisions.skipped, ctx.now()
+        )
+        self._ahead.update(decisions.cleared)
+        ctx.stats.screening_skipped["dnd"] += ended
+        ctx.stats.outcomes["skipped"] += ended
+        decisions.cleared.clear()
+        decisions.skipped.clear()
+        ctx.screening.available.set()
+
+    async def _room(self) -> None:
+        """Wait until fewer than ``lookahead`` screened contacts wait for the dialer."""
+        ctx = self.ctx
+        while not ctx.stop_dialing.is_set():
+            self._ahead = screened.still_waiting(ctx.journal, self._ahead, ctx.now())
+            if len(self._ahead) < self.lookahead:
+                return
+            await self._pause(trio.current_time() + RECHECK)
+
+    async def _pause(self, deadline: float) -> None:
+        """Until the dialer takes a contact, ``deadline``, or dialing stops."""
+        gate, stop = self.ctx.screening, self.ctx.stop_dialing
+        await unless_set(stop, lambda: gate.consumed.wait_until(deadline))
+
+    def _warn(self, kind: str, message: str) -> None:
+        log.warning(message)
+        if kind not in self._warned:
+            self._warned.add(kind)
+            self.ctx.note(kind, message)
+
+    def _summary(self) -> None:
+        stats = self.ctx.stats
+        skipped = stats.screening_skipped.get("dnd", 0)
+        if stats.looked_up or stats.from_cache:
+            self.ctx.note(
+                "dnd_skipped",
+                f"DND screening: {stats.looked_up} numbers looked up, {stats.from_cache} known "
+                f"from the cache; {skipped} on the DND registry skipped (screening.dnd: "
+                f"{self.policy})",
+                looked_up=stats.looked_up,
+                from_cache=stats.from_cache,
+                skipped=skipped,
+                policy=self.policy,
+            )
+
+
+async def look_up(client: ExotelClient, shared: SharedState, phone: str, now: float) -> NumberInfo:
+    """One number's DND status from v1 number metadata, cached for every campaign.
+
+    A number Exotel refuses to look up (400/404: metadata covers Indian numbers only)
+    counts as "Unavailable" (called; Exotel's own 403 NDNC stays the safety net) and is
+    not cached. Other failures raise :class:`ExotelError`: the caller tries again later.
+    """
+    try:
+        meta = await client.number_metadata(phone)
+    except (BadRequestError, NotFoundError):
+        return NumberInfo(phone, None, None, None, None, REFUSED, now, now)
+    return shared.remember(phone, meta, now)
