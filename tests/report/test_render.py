@@ -13,6 +13,7 @@ from campaigner.errors import UsageError
 from campaigner.report.charts import css_class, donut, nice_step
 from campaigner.report.model import Count
 from campaigner.report.render import templates_dir, write_report
+from campaigner.store.journal import Journal
 from tests.report.builders import ACCOUNT, T0, TOKEN, Book
 
 NOW = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
@@ -193,3 +194,12 @@ def test_chart_helpers() -> None:
         ("o-connected", 75.0, -0.0),
         ("o-busy", 25.0, -75.0),
     ]
+
+
+def test_a_journal_with_nothing_in_it_yet_renders(tmp_path: Path) -> None:
+    Journal.open(tmp_path / "new.sqlite3").close()
+    html = render(tmp_path / "new.sqlite3", tmp_path)
+    assert "<title>new · campaign report</title>" in html
+    assert "This campaign is not finished" in html
+    assert html.count('<p class="muted">No calls yet.</p>') == 2  # by attempt, timeline
+    assert '<p class="muted">No requests yet.</p>' in html
