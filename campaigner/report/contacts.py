@@ -10,7 +10,6 @@ masked here, once, before any template sees them.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import lru_cache
@@ -18,7 +17,7 @@ from typing import Any
 
 from campaigner.report.masking import safe_link
 from campaigner.report.model import CallLine, ContactLine
-from campaigner.report.source import Source
+from campaigner.report.source import Source, json_object
 
 PENDING = {"ready": "pending", "active": "in_call"}
 
@@ -66,7 +65,7 @@ class _LineMaker:
 
     def contact(self, row: tuple[Any, ...], calls: tuple[CallLine, ...]) -> ContactLine:
         _, phone, where, variables_json, state, outcome, reason, attempts = row
-        variables = _object(variables_json)
+        variables = json_object(variables_json)
         name = variables.get("name")
         text = self.text
         talk_time, recording = 0, None
@@ -110,11 +109,3 @@ class _LineMaker:
 
     def _when(self, epoch: float | None) -> datetime | None:
         return None if epoch is None else datetime.fromtimestamp(epoch, self.tz)
-
-
-def _object(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}

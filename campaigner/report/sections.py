@@ -7,7 +7,6 @@ functions are that derivation.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from campaigner.report.masking import mask_data
@@ -25,7 +24,7 @@ from campaigner.report.model import (
     RunEvents,
     Tracking,
 )
-from campaigner.report.source import Source, counts, grouped
+from campaigner.report.source import Source, counts, grouped, json_object
 from campaigner.store.queries import campaign_status
 
 PLACED = "sid IS NOT NULL"
@@ -180,7 +179,7 @@ def _proven_absent_calls(source: Source) -> set[int]:
     """Calls reconciliation proved were never created (journaled as run_log proven_absent)."""
     ids: set[int] = set()
     for (data,) in source.rows("SELECT data FROM run_log WHERE kind = 'proven_absent'"):
-        call_id = _json(data).get("call_id")
+        call_id = json_object(data).get("call_id")
         if isinstance(call_id, int):
             ids.add(call_id)
     return ids
@@ -224,7 +223,7 @@ def run_events(source: Source) -> RunEvents:
 
 
 def _event(source: Source, row: Any) -> RunEvent:
-    data = _json(row["data"])
+    data = json_object(row["data"])
     kind = str(row["kind"])
     return RunEvent(
         at=source.when(float(row["at"])),
@@ -233,11 +232,3 @@ def _event(source: Source, row: Any) -> RunEvent:
         message=source.text(str(row["message"])),
         data=mask_data(data) if source.mask else data,
     )
-
-
-def _json(text: str | None) -> dict[str, Any]:
-    try:
-        value = json.loads(text or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}

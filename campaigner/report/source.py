@@ -49,7 +49,7 @@ class Source:
 
     @classmethod
     def of(cls, journal: Journal, mask: bool) -> Source:
-        settings = _json_object(journal.get_meta("settings"))
+        settings = json_object(journal.get_meta("settings"))
         name = str(settings.get("schedule", {}).get("timezone") or "Asia/Kolkata")
         try:
             tz = ZoneInfo(name)
@@ -84,7 +84,8 @@ class Source:
         return datetime.fromtimestamp(epoch, UTC).astimezone(self.tz)
 
 
-def _json_object(text: str | None) -> dict[str, Any]:
+def json_object(text: str | None) -> dict[str, Any]:
+    """A JSON object from the journal ({} for anything else: the report never fails on it)."""
     try:
         value = json.loads(text or "{}")
     except ValueError:
