@@ -203,3 +203,13 @@ def test_a_journal_with_nothing_in_it_yet_renders(tmp_path: Path) -> None:
     assert "This campaign is not finished" in html
     assert html.count('<p class="muted">No calls yet.</p>') == 2  # by attempt, timeline
     assert '<p class="muted">No requests yet.</p>' in html
+
+
+def test_the_built_in_template_runs_unchanged_in_the_sandbox(
+    standard_journal: Path, tmp_path: Path
+) -> None:
+    template = tmp_path / "same.html.j2"
+    template.write_text('{% extends "report.html.j2" %}')
+    assert render(standard_journal, tmp_path, template=template) == render(
+        standard_journal, tmp_path
+    )
