@@ -30,6 +30,7 @@ def hostile_journal(tmp_path: Path) -> Path:
     book = Book(
         tmp_path / "hostile.sqlite3",
         description='<img src=x onerror=alert(1)> & "quotes" {{ 6 * 7 }}',
+        dial={"agents": [{"contact_uri": "+919900000001", "name": "<svg onload=alert(2)>"}]},
     )
     book.journal.set_meta("campaign", "<b>bold</b>")
     book.contacts(("+919812300001", HOSTILE_VARS), ("+919812300002", {"name": "O'Brien"}))
@@ -66,6 +67,8 @@ def test_hostile_values_are_shown_as_text(tmp_path: Path) -> None:
     assert "&lt;b&gt;bold&lt;/b&gt; · campaign report" in html
     assert "<code>&lt;script&gt;kind&lt;/script&gt;</code>" in html
     assert "&lt;script&gt;message&lt;/script&gt;" in html
+    assert "<b>&lt;svg onload=alert(2)&gt;</b>" in html  # the agent's name
+    assert "<svg onload" not in html
     assert "javascript:" not in html  # the hostile recording link was dropped
     assert 'href="https://rec.example.test/2.mp3?a=1&amp;b=2"' in html
 
