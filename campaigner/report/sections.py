@@ -52,6 +52,7 @@ WARNING_KINDS = frozenset(
         "breaker_tripped",
         "caller_id_down",
         "failover",
+        "health_check_failed",
         "rate_limited",
         "auth_failed",
     }
