@@ -5,11 +5,11 @@ classes, so they are a public interface: fields are only ever added, never renam
 or removed, and ``SUMMARY_VERSION`` goes up when one is added. docs/reports.md
 lists every field with how it is derived.
 
-Everything here is plain, frozen data built by :func:`campaigner.report.summary.
-build_summary` from the journal: no I/O, no database handles. Times are
-timezone-aware datetimes in the campaign's own timezone (call history times are
-ISO 8601 strings, as ``campaigner export`` writes them). Shares are fractions in
-0..1 (templates format them as percentages).
+Everything here is plain data built by :func:`campaigner.report.summary.
+build_summary` from the journal: no I/O, no database handles; frozen, except the
+contact lines (see below). Times are timezone-aware datetimes in the campaign's own
+timezone (ISO 8601 text in the JSON format). Shares are fractions in 0..1
+(templates format them as percentages).
 """
 
 from __future__ import annotations
