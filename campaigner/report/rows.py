@@ -22,6 +22,8 @@ from campaigner.report.charts import css_class
 from campaigner.report.format import duration, label
 from campaigner.report.model import CallLine, ContactLine
 
+_SEP = "\x00"
+
 
 def contact_rows(contacts: Iterable[ContactLine], multi_day: bool = False) -> Markup:
     """One ``<tr>`` per contact: phone, name, outcome, attempts, talk, recording, details, calls."""
@@ -37,12 +39,21 @@ def _row(c: ContactLine, multi_day: bool) -> str:
     )
     details = "; ".join(f"{k}: {v}" for k, v in c.variables if k != "name")
     history = "; ".join(_call(k, multi_day) for k in c.calls)
-    return (
-        f'<tr class="{css_class(c.outcome)}"><td>{escape(c.phone)}<td>{escape(c.name or "")}'
-        f'<td title="{escape(c.reason or "")}">{escape(label(c.outcome))}'
-        f'<td>{c.attempts}<td data-v="{c.talk_time}">{talk}<td>{link}'
-        f"<td>{escape(details)}<td>{escape(history)}\n"
+    phone, name, reason, outcome, details, history = _escaped(
+        c.phone, c.name or "", c.reason or "", label(c.outcome), details, history
     )
+    return (
+        f'<tr class="{css_class(c.outcome)}"><td>{phone}<td>{name}<td title="{reason}">{outcome}'
+        f'<td>{c.attempts}<td data-v="{c.talk_time}">{talk}<td>{link}<td>{details}<td>{history}\n'
+    )
+
+
+def _escaped(*texts: str) -> list[str]:
+    """``html.escape`` of each text, done in one call (a row's six cost half as much)."""
+    parts = escape(_SEP.join(texts)).split(_SEP)
+    if len(parts) != len(texts):  # a text held the separator itself
+        return [escape(text) for text in texts]
+    return parts
 
 
 def _call(k: CallLine, multi_day: bool) -> str:
