@@ -139,12 +139,33 @@ def retry_span(c: Campaign, now: datetime) -> Iterator[Finding]:
         yield warning(("retry", "backoff"), message)
 
 
+def retry_windows(c: Campaign, now: datetime) -> Iterator[Finding]:
+    """Retry delays as long as a calling window: retries land outside it, in a later one."""
+    if c.retry.max_attempts < 2 or not c.retry.on:
+        return
+    longest = max(retry_delays(c))
+    window = min(w.end_minutes - w.start_minutes for w in c.schedule.windows)
+    if window > 0 and longest >= timedelta(minutes=window):
+        message = (
+            f"delays up to {format_duration(longest)} are not shorter than the "
+            f"{format_duration(timedelta(minutes=window))} calling window: retries land "
+            "outside it and wait for a later window (often the next day)"
+        )
+        yield warning(("retry", "backoff"), message)
+
+
+def retry_delays(c: Campaign) -> list[timedelta]:
+    """The backoff delay before each retry (attempt 2, 3, ...)."""
+    backoff = c.retry.backoff
+    return [
+        min(backoff.first * backoff.factor ** (n - 1), backoff.max)
+        for n in range(1, c.retry.max_attempts)
+    ]
+
+
 def retry_total(c: Campaign) -> timedelta:
     """The sum of the backoff delays between the first and the last attempt."""
-    backoff, total = c.retry.backoff, timedelta(0)
-    for n in range(1, c.retry.max_attempts):
-        total += min(backoff.first * backoff.factor ** (n - 1), backoff.max)
-    return total
+    return sum(retry_delays(c), timedelta(0))
 
 
 def tracking(c: Campaign, now: datetime) -> Iterator[Finding]:
@@ -165,10 +186,45 @@ def tracking(c: Campaign, now: datetime) -> Iterator[Finding]:
 
 
 def screening(c: Campaign, now: datetime) -> Iterator[Finding]:
-    """dnd: only_transactional without call_type trans skips every DND number."""
+    """DND policies a reviewer must see; calling rules that hold retries back."""
     if c.screening.dnd == "only_transactional" and c.call.call_type != "trans":
         message = "only_transactional without call.call_type: trans skips every DND number"
         yield warning(("screening", "dnd"), message)
+    if c.screening.dnd == "call":
+        message = (
+            "numbers on India's DND registry are called (no lookup); only transactional or "
+            "consented calls may be"
+        )
+        yield warning(("screening", "dnd"), message)
+    yield from _calling_rules(c)
+
+
+def _calling_rules(c: Campaign) -> Iterator[Finding]:
+    cap, gap = c.screening.frequency_cap, c.screening.min_gap
+    retries = c.retry.max_attempts > 1 and bool(c.retry.on)
+    squeezed = cap is not None and cap.calls < c.retry.max_attempts and retry_total(c) < cap.per
+    if cap is not None and retries and squeezed:
+        message = (
+            f"allows {cap.calls} calls per {format_duration(cap.per)} but retry.max_attempts "
+            f"is {c.retry.max_attempts}: later attempts wait until the cap allows them"
+        )
+        yield warning(("screening", "frequency_cap"), message)
+    if gap is not None and retries and gap > retry_delays(c)[0]:
+        message = (
+            f"{format_duration(gap)} is longer than the first retry delay "
+            f"({format_duration(retry_delays(c)[0])}): retries wait for the gap"
+        )
+        yield warning(("screening", "min_gap"), message)
+
+
+def health(c: Campaign, now: datetime) -> Iterator[Finding]:
+    """No circuit breaker: a broken setup would burn the whole contact list."""
+    if c.health.circuit_breaker is None:
+        message = (
+            "circuit_breaker is off: if most calls fail (a wrong caller ID, an outage) the "
+            "run spends every contact's attempts instead of pausing"
+        )
+        yield warning(("health", "circuit_breaker"), message)
 
 
 def _zone(c: Campaign) -> ZoneInfo | None:
@@ -193,6 +249,8 @@ RULES: tuple[Rule, ...] = (
     schedule_values,
     schedule_warnings,
     retry_span,
+    retry_windows,
     tracking,
     screening,
+    health,
 )
