@@ -96,6 +96,7 @@ class HealthMonitor:
         self._beat: _Beat | None = None
         self._last_status: str | None = None
         self._check: set[str] = set()  # SIDs whose state v2 details must tell
+        self._unchecked: set[str] = set()  # held out of rotation until first checked
         self._alternate: set[str] = set()  # down SIDs that need an alternate
         self._throttle = V2Throttle()
         self._last_check = -math.inf
@@ -116,18 +117,28 @@ class HealthMonitor:
                 await self._wake.wait_until(wake)
 
     async def _start(self) -> None:
+        """Know the caller IDs' health before the first dial.
+
+        Without a recent heartbeat, the first ``V2_PER_MINUTE`` caller IDs are checked
+        now; any others stay out of rotation until their own check, a minute or more
+        later, so that the throttle never delays the whole run and no call uses an
+        ExoPhone nobody has looked at.
+        """
         ctx = self.ctx
         stored = ctx.shared.latest_heartbeat(self.account)
         if stored is not None and self._fresh(stored.timestamp):
             self._apply(_Beat.of(stored), "journaled heartbeat")
         if self._beat is None or self._beat.status_type == "PAYLOAD_TOO_LARGE":
             self._check.update(self.board.phones)
-        while self._check or self._alternate:
+        for sid in sorted(self._check)[V2_PER_MINUTE:]:
+            self._unchecked.add(sid)
+            ctx.caller_ids.set_down(sid)
+        while len(self._check) > len(self._unchecked) or self._alternate:
             await self._work()
 
     async def _work(self) -> None:
         if self._check:
-            sid = min(self._check)
+            sid = min(self._check - self._unchecked or self._check)
             self._check.discard(sid)
             await self._refresh(sid)
         elif self._alternate:
@@ -211,6 +222,9 @@ class HealthMonitor:
         """Take ``sid``'s health from v2 details."""
         details = await self._details(sid)
         self._last_check = trio.current_time()
+        if sid in self._unchecked:
+            self._unchecked.discard(sid)
+            self.ctx.caller_ids.set_up(sid)  # known now, one way or the other
         if details is None or details.outgoing_status is None:
             return
         if details.outgoing_status == ACTIVE:

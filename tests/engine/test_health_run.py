@@ -14,8 +14,11 @@ from pydantic import SecretStr
 
 from campaigner.campaign.loader import load_campaign
 from campaigner.clock import TrioWallClock
-from campaigner.engine.receiver import CallbackReceiver
+from campaigner.engine.context import RunContext
+from campaigner.engine.progress import Progress
+from campaigner.engine.receiver import MAX_BODY, CallbackReceiver
 from campaigner.engine.run import RunOptions, run_campaign
+from campaigner.exotel.models import Heartbeat
 from campaigner.sandbox import SANDBOX_CALLBACKS, Sandbox
 from campaigner.settings import CampaignerSettings
 from campaigner.simulator import CallInfo, Scenario, Simulator
@@ -283,3 +286,70 @@ async def test_heartbeats_without_the_secret_are_refused(
     assert delivery.heartbeats_sent > 0
     assert delivery.heartbeats_delivered == 0
     assert not [k for k, _ in events(out.journal_path) if k == "heartbeat"]
+
+
+async def test_many_caller_ids_do_not_hold_the_start_for_the_v2_throttle(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    numbers = [f"+91224149911{i}" for i in range(8)]
+    path = campaign(tmp_path, numbers)
+    scenario = Scenario.model_validate(
+        {
+            "outcome_mix": {"completed": 1},
+            "timing": {"talk": [20, 20], "ring": [2, 2], "queue": [0, 0]},
+            "exophones": [{"number": n} for n in numbers],
+        }
+    )
+    out = await run_against_sim(path, scenario)
+    start = out.sim.start
+    checks = [r.time - start for r in out.sim.requests if r.kind == "v2.exophone"]
+    assert len(checks) == 8
+    assert checks[5] < 3  # six at once...
+    assert checks[6] >= 60  # ...the rest after a minute
+    calls = out.sim.calls()
+    assert min(c.created_at for c in calls) - start < 3  # dialing did not wait for them
+    late = {numbers[6], numbers[7]}  # the last two SIDs in order: checked a minute later
+    early_ids = {c.caller_id for c in calls if c.created_at - start < checks[6]}
+    assert early_ids == set(numbers) - late
+    assert {c.caller_id for c in calls} == set(numbers)
+
+
+async def test_progress_shows_the_switch(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    seen: dict[float, str] = {}
+
+    async def watch(ctx: RunContext) -> None:
+        progress = Progress(ctx)
+        for at in (200.0, 600.0, 1000.0):
+            await trio.sleep_until(started + at)
+            seen[at] = progress.snapshot().line()
+
+    started = trio.current_time()
+    path = campaign(tmp_path, [MUMBAI], failover=True)
+    await run_against_sim(path, outage_scenario(), campaigner=HEARTBEATS, progress=watch)
+    note = f"[caller IDs: 1 of 1 usable; {MUMBAI} down (calls via {BANGALORE})]"
+    assert note not in seen[200.0]
+    assert note in seen[600.0]
+    assert note not in seen[1000.0]
+    assert "DND" not in seen[600.0]  # dnd: call: nothing to show about screening
+
+
+async def test_heartbeats_larger_than_a_callback_may_be_are_read() -> None:
+    beats: list[Heartbeat] = []
+    app = CallbackReceiver("run-token", lambda obs: None, heartbeat_token=TOKEN,
+                           on_heartbeat=beats.append)  # fmt: skip
+    many = {f"0{8000000000 + i}": {"phone_number": f"+91{8000000000 + i}"} for i in range(5000)}
+    body = {
+        "timestamp": "2026-11-23T04:30:00Z",
+        "status_type": "WARNING",
+        "outgoing_affected": sorted(many),
+        "data": many,
+    }
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as client:
+        answer = await client.post(f"http://r/exotel/heartbeat/{TOKEN}", json=body)
+        assert answer.status_code == 200
+        assert len(beats[0].outgoing_affected) == 5000
+        assert len(answer.request.content) > MAX_BODY  # a callback this large gets 413
+        refused = await client.post("http://r/exotel/heartbeat/wrong-secret", json=body)
+        assert refused.status_code == 403

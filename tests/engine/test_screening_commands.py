@@ -21,7 +21,7 @@ from campaigner.commands.screen import render_text
 from campaigner.engine.screen import screen_campaign
 from campaigner.exotel.models import Heartbeat, NumberMetadata
 from campaigner.screening.frequency import CallingRules
-from campaigner.settings import ExotelSettings
+from campaigner.settings import ExotelSettings, load_campaigner_settings
 from campaigner.simulator import Scenario, Simulator
 from campaigner.store.shared import SharedState
 from tests.engine.harness import MONDAY_10AM, run_against_sim, write_campaign
@@ -204,3 +204,15 @@ def test_plan_shows_screening(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         "directory); 1 contacts held back now",
     ]
     assert any(line.startswith("contacts      6 to call") for line in out)
+
+
+def test_heartbeat_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAMPAIGNER_HEARTBEAT_TOKEN", "s3cret-heartbeat-token")
+    monkeypatch.setenv("CAMPAIGNER_HEARTBEAT_INTERVAL", "2")
+    settings = load_campaigner_settings()
+    assert settings.heartbeat_interval == 2
+    assert settings.heartbeat_token is not None
+    assert settings.heartbeat_token.get_secret_value() == "s3cret-heartbeat-token"
+    assert "s3cret" not in repr(settings)
+    monkeypatch.setenv("CAMPAIGNER_HEARTBEAT_TOKEN", "")
+    assert load_campaigner_settings().heartbeat_token is None  # empty means unset
