@@ -168,11 +168,20 @@ class SharedState:
             raise StateError(f"{self.path}: shared schema {row[0]} is not {SHARED_SCHEMA_VERSION}")
 
     def prune(self, now: float) -> None:
-        """Forget what no rule can need any more (calls older than a year, old heartbeats)."""
+        """Forget what no rule can need any more (calls older than a year, old heartbeats).
+
+        At most once a day: the history is scanned whole, and runs start often.
+        """
         with self._write() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'pruned_at'").fetchone()
+            if row is not None and now - float(row[0]) < DAY:
+                return
             conn.execute("DELETE FROM placed_calls WHERE at < ?", (now - HISTORY_KEEP,))
             conn.execute("DELETE FROM heartbeats WHERE received_at < ?", (now - HEARTBEAT_KEEP,))
             conn.execute("DELETE FROM numbers WHERE expires_at < ?", (now,))
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('pruned_at', ?)", (str(now),)
+            )
 
     # -- the number cache ---------------------------------------------------------------
 

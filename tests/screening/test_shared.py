@@ -108,3 +108,14 @@ def test_old_history_is_pruned(tmp_path: Path) -> None:
     with SharedState.open(tmp_path, now=NOW) as shared:
         rows = shared.conn.execute("SELECT at FROM placed_calls").fetchall()
         assert [r[0] for r in rows] == [NOW - 300 * DAY]
+
+
+def test_pruning_runs_at_most_once_a_day(tmp_path: Path) -> None:
+    with SharedState.open(tmp_path, now=NOW):
+        pass
+    with SharedState.open(tmp_path) as shared:
+        shared.claim_call("+919812300001", NOW - 400 * DAY, CallingRules(), "a")
+    with SharedState.open(tmp_path, now=NOW + 3600) as shared:
+        assert shared.conn.execute("SELECT count(*) FROM placed_calls").fetchone()[0] == 1
+    with SharedState.open(tmp_path, now=NOW + 2 * DAY) as shared:
+        assert shared.conn.execute("SELECT count(*) FROM placed_calls").fetchone()[0] == 0
