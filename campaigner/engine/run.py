@@ -240,7 +240,7 @@ async def _serve(
     await nursery.start(Reconciler(ctx, tracker).run)
     if ctx.screening.required:
         await nursery.start(Screener(ctx).run)
-    await nursery.start(health.run)  # returns once every caller ID's health is known
+    await nursery.start(health.run)  # returns once the caller IDs to dial with are checked
     ctx.journal.log(ctx.now(), "run_started", "run started", resumed=prep.resumed)
     if options.progress is not None:
         nursery.start_soon(options.progress, ctx)
