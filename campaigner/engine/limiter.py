@@ -7,9 +7,13 @@ and no second more than ``ceil(rpm / 60)``. Each grant is one absolute
 ``trio.sleep_until``, which stays exact under ``MockClock`` (notes/stack.md, s. 4).
 
 Waiters are served by priority: polls and reconciliation first (tracking calls in
-flight must never starve), then health checks, then DND lookups (capped at a share
-of grants while dials wait), then dials. A 429 pauses every grant (1 s, doubling)
-and stretches the spacing until a minute passes without one.
+flight must never starve), then health checks, then DND lookups, then dials. The
+lookups' share adapts to what the dialer needs: while a dial waits, a lookup goes
+first only if lookups hold less than ``lookup_share`` of the last minute's grants;
+while no dial waits (the dialer is waiting for screened contacts), lookups take every
+grant. The screener bounds how far ahead it looks up (campaigner.engine.screener).
+A 429 pauses every grant (1 s, doubling) and stretches the spacing until a minute
+passes without one.
 """
 
 from __future__ import annotations
