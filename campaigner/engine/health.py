@@ -41,6 +41,7 @@ V2_PER_MINUTE = 6  # our own cap on v2 ExoPhone details (Exotel throttles it sep
 FRESH_INTERVALS = 3  # a heartbeat younger than this many intervals describes the present
 RECHECK_PAUSED = 300.0  # every caller ID down, heartbeats silent: v2 re-check this often
 RECHECK_DOWN = 900.0  # some caller IDs down, heartbeats silent
+RECHECK_UP = 3600.0  # all up, heartbeats silent: a caller ID may have failed since
 ACTIVE = "active"
 
 
@@ -148,22 +149,23 @@ class HealthMonitor:
                 await self._fail_over(sid, await self._details(sid))
 
     def _recheck(self) -> float | None:
-        """Heartbeats silent and a caller ID down: ask v2 details again, now and then.
+        """Heartbeats silent: ask v2 details again, now and then (down caller IDs often).
 
         Returns the trio time to look again, or None when checks were queued now.
         """
-        down = self.board.down()
-        if not down:
-            return math.inf
         if self._beat is not None and not self._beat_silent():
             # Heartbeats speak for the ExoPhones; look again when this one grows old.
             stale = self._beat.timestamp + FRESH_INTERVALS * self.interval
             return self.ctx.clock.trio_at_epoch(stale) + 1.0
-        wait = RECHECK_PAUSED if self.ctx.caller_ids.usable() == 0 else RECHECK_DOWN
+        down = [p.caller_id.sid for p in self.board.down()]
+        if self.ctx.caller_ids.usable() == 0:
+            wait = RECHECK_PAUSED
+        else:
+            wait = RECHECK_DOWN if down else RECHECK_UP
         at = self._last_check + wait
         if at > trio.current_time():
             return at
-        self._check.update(p.caller_id.sid for p in down)
+        self._check.update(down or self.board.phones)
         return None
 
     # -- heartbeats ---------------------------------------------------------------------

@@ -225,7 +225,7 @@ async def test_repeated_and_older_heartbeats_change_nothing(
     path = campaign(tmp_path, [MUMBAI, BANGALORE])
     loaded = load_campaign(path)
     clock = TrioWallClock(MONDAY_10AM)
-    sandbox = Sandbox(outage_scenario(heartbeat=False), clock)
+    sandbox = Sandbox(Scenario.model_validate({"outcome_mix": {"completed": 1}}), clock)
     answers: list[int] = []
 
     def beat(at: float, status: str, outgoing: list[str] | None) -> dict[str, Any]:
@@ -353,3 +353,34 @@ async def test_heartbeats_larger_than_a_callback_may_be_are_read() -> None:
         assert len(answer.request.content) > MAX_BODY  # a callback this large gets 413
         refused = await client.post("http://r/exotel/heartbeat/wrong-secret", json=body)
         assert refused.status_code == 403
+
+
+async def test_without_heartbeats_health_is_checked_again_every_hour(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    numbers = [f"+9195{i:08d}" for i in range(1, 301)]
+    text = CAMPAIGN.format(
+        caller_ids=json.dumps([MUMBAI, BANGALORE]), contacts=numbers, failover="false"
+    )
+    path = write_campaign(tmp_path, text)
+    timeline = [{"at": 1000, "exophone": "02241499102", "outgoing": "major_outage"}]
+    scenario = Scenario.model_validate(
+        {
+            "outcome_mix": {"completed": 1},
+            "timing": {"talk": [60, 60], "ring": [2, 2], "queue": [0, 0]},
+            "heartbeat": {"timeline": timeline},
+        }
+    )
+    out = await run_against_sim(path, scenario)
+    start = out.sim.start
+    checks = [r.time - start for r in out.sim.requests if r.kind == "v2.exophone"]
+    assert [round(t / 60) for t in checks[:4]] == [0, 0, 60, 60]  # everyone, hourly (minutes)
+    later = [b - a for a, b in zip(checks[3:], checks[4:], strict=False)]
+    assert later  # then the one that is down, every 15 minutes
+    assert all(900 <= gap < 902 for gap in later)
+    used_after = {c.caller_id for c in out.sim.calls() if c.created_at - start > 3601}
+    assert used_after == {BANGALORE}
+    # Between the outage and the hourly check, calls through it could not be placed.
+    failed = [c for c in out.sim.calls() if c.kind == "from_leg_no_dial"]
+    assert failed
+    assert all(1000 <= c.created_at - start <= 3601 for c in failed)
