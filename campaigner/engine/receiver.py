@@ -37,6 +37,10 @@ from campaigner.exotel.callbacks import (
 from campaigner.exotel.models import Heartbeat
 
 log = logging.getLogger("campaigner.receiver")
+# hypercorn's own messages ("Running on ... (CTRL + C to quit)") are not the operator's
+# business; its warnings and errors are.
+_server_log = logging.getLogger("campaigner.receiver.server")
+_server_log.setLevel(logging.WARNING)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -204,7 +208,7 @@ async def serve_receiver(
     config = Config()
     config.bind = [listen]
     config.accesslog = None
-    config.errorlog = log
+    config.errorlog = _server_log
     config.graceful_timeout = 2.0
     config.keep_alive_timeout = 5.0
     config.h11_max_incomplete_size = 16 * 1024
