@@ -20,7 +20,19 @@ from campaigner.errors import EXIT_INTERRUPTED, EXIT_USAGE, CampaignerError, Cam
 EXIT_BROKEN_PIPE = 141  # as if killed by SIGPIPE, like other Unix tools
 
 # The explicit registry of subcommands, in the order --help lists them.
-COMMANDS: tuple[str, ...] = ("validate", "plan", "schema", "run", "status", "export", "sim")
+COMMANDS: tuple[str, ...] = (
+    "validate",
+    "plan",
+    "schema",
+    "screen",
+    "run",
+    "status",
+    "export",
+    "report",
+    "health",
+    "heartbeat",
+    "sim",
+)
 
 
 def _load(name: str) -> ModuleType:

@@ -42,7 +42,7 @@ EXIT_USAGE = 2  # bad command-line use
 EXIT_CONFIG = 3  # missing or bad credentials/settings
 EXIT_STATE = 4  # the journal is unusable or locked by another run
 EXIT_API = 5  # Exotel refused or failed in a way the run cannot continue from
-EXIT_PAUSED = 6  # the run stopped itself and is resumable (circuit breaker, all caller IDs down)
+EXIT_PAUSED = 6  # the circuit breaker stopped the run; resumable once the cause is fixed
 EXIT_INTERRUPTED = 130  # stopped by the operator (Ctrl-C); resumable
 
 

@@ -16,8 +16,9 @@ from campaigner.campaign.resolved import LoadedCampaign
 from campaigner.clock import TrioWallClock
 from campaigner.engine.progress import show_progress
 from campaigner.engine.run import RunOptions, RunResult, run_campaign
-from campaigner.errors import EXIT_INTERRUPTED, UsageError
+from campaigner.errors import EXIT_INTERRUPTED, CampaignerError, UsageError
 from campaigner.logs import setup_logging
+from campaigner.report import write_report
 from campaigner.sandbox import SANDBOX_CALLBACKS, Sandbox
 from campaigner.schedule import CallingSchedule
 from campaigner.settings import load_exotel_settings
@@ -51,6 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="after Ctrl-C, keep following calls in flight this long (default 60)",
     )
+    parser.add_argument(
+        "--no-report", action="store_true", help="do not write the HTML report at the end"
+    )
     parser.add_argument("--log-format", choices=("text", "json"), default="text")
     parser.add_argument("-q", "--quiet", action="store_true", help="no live progress display")
 
@@ -70,7 +74,26 @@ def run(args: argparse.Namespace) -> int:
         options = _options(args, RunOptions(settings=settings))
         result = trio.run(partial(run_campaign, loaded, options, report=_say))
     _summarise(result, loaded)
+    if not args.no_report:
+        _write_report(loaded)
     return result.exit_code
+
+
+def _write_report(loaded: LoadedCampaign) -> None:
+    """The run's report, whatever the ending (a stopped run reports what is known)."""
+    try:
+        path = write_report(loaded.journal_path, loaded.report_path, campaign_file=loaded.path)
+    except CampaignerError as exc:
+        _say(f"warning: the report could not be written: {exc}")
+        return
+    except Exception as exc:  # a report bug must not turn a finished run into a failure
+        logging.getLogger("campaigner.run").debug("report failed", exc_info=True)
+        _say(
+            f"warning: the report could not be written ({type(exc).__name__}: {exc}); "
+            f"the run itself is unaffected: `campaigner report {loaded.path.name}` retries"
+        )
+        return
+    _say(f"report: {path}")
 
 
 def _run_sandbox(loaded: LoadedCampaign, args: argparse.Namespace) -> RunResult:

@@ -34,9 +34,11 @@ def percentile(values: Sequence[float], fraction: float) -> float | None:
 # agent busy. One scan serves both groupings (there are only a few hundred pairs).
 _TALLY = (
     "SELECT caller_id, agent, sum(sid IS NOT NULL), "
-    "sum(sid IS NOT NULL AND outcome = 'connected'), "
-    "sum(sid IS NOT NULL AND outcome = 'agent_unanswered'), "
-    "sum(sid IS NULL AND error_status = 409) FROM calls "
+    # coalesce: a group whose calls are all still open has only NULL outcomes, and
+    # sum() over NULLs is NULL, not 0 (a report written mid-run or after a Ctrl-C).
+    "coalesce(sum(sid IS NOT NULL AND outcome = 'connected'), 0), "
+    "coalesce(sum(sid IS NOT NULL AND outcome = 'agent_unanswered'), 0), "
+    "coalesce(sum(sid IS NULL AND error_status = 409), 0) FROM calls "
     "WHERE sid IS NOT NULL OR error_status = 409 GROUP BY 1, 2"
 )
 # Connected calls' talk times (sorted in Python: cheaper than SQLite's sort here).

@@ -71,3 +71,17 @@ def test_a_finished_run_is_not_in_progress(tmp_path: Path) -> None:
     html = write_report(book.close(), tmp_path / "done.html", now=NOW).read_text()
     assert "not finished" not in html
     assert '<span class="badge ok">finished</span>' in html
+
+
+def test_a_caller_id_whose_only_calls_are_open(tmp_path: Path) -> None:
+    # After a Ctrl-C, a caller ID or agent may have calls placed but none finished:
+    # SQL sums over their NULL outcomes must count 0, not fail.
+    book = live(tmp_path)
+    call = book.begin("+919812300003", 1, T0 + 60, caller_id="+911139585476", agent="+919900000009")
+    book.journal.call_placed(call, "sid-open", "in-progress", T0 + 61)
+    with Journal.read(book.path) as journal:
+        summary = build_summary(journal, now=NOW)
+    by_caller = {g.key: g for g in summary.caller_ids}
+    assert (by_caller["+911139585476"].calls, by_caller["+911139585476"].connected) == (1, 0)
+    assert write_report(book.path, tmp_path / "open.html", now=NOW).exists()
+    book.close()
