@@ -49,7 +49,7 @@ MAX_CALLS = 2 + 3  # retry.max_attempts + retry.agent_failures
 
 
 async def test_kill_9_anywhere_then_resume(tmp_path: Path) -> None:
-    rng = random.Random(int(os.environ.get("CAMPAIGNER_KILL_SEED", "7")))
+    rng = random.Random(int(os.environ.get("KILL_SEED", "7")))
     scenario = tmp_path / "scenario.yaml"
     scenario.write_text(SCENARIO)
     numbers = [f"+9195{i:08d}" for i in range(1, 21)]
