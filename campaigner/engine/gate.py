@@ -22,7 +22,9 @@ class EngineGate:
     """Implements ``campaigner.exotel.client.RequestGate`` for a run."""
 
     def __init__(
-        self, limiter: RateLimiter, on_request: Callable[[str, int], None] | None = None
+        self,
+        limiter: RateLimiter,
+        on_request: Callable[[str, int, str | None], None] | None = None,
     ) -> None:
         self._limiter = limiter
         self._on_request = on_request
@@ -41,11 +43,11 @@ class EngineGate:
             return
         await self._limiter.acquire(purpose)
 
-    def on_status(self, status: int) -> None:
+    def on_status(self, status: int, code: str | None = None) -> None:
         purpose = self._purpose.get(trio.lowlevel.current_task(), "unknown")
         self._limiter.on_status(status)
         if self._on_request is not None:
-            self._on_request(purpose, status)
+            self._on_request(purpose, status, code)
 
     def forget_current_task(self) -> None:
         """Drop per-task bookkeeping once a task's requests are done."""

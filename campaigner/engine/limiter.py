@@ -107,7 +107,7 @@ class RateLimiter:
             waiter.done = True
             raise
 
-    def on_status(self, status: int) -> None:
+    def on_status(self, status: int, code: str | None = None) -> None:
         """Feedback after each answer: a 429 pauses all grants and slows the pace."""
         if status != 429:
             return

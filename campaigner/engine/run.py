@@ -82,6 +82,9 @@ class RunOptions:
     handle_signals: bool = True
     grace: float = 60.0  # after the first Ctrl-C, keep tracking calls this long
     record_wait: float = 300.0  # at the end, wait this long for late-finished records
+    # Exotel client timeout, in trio seconds: a run under a scaled clock (the scale bench,
+    # the chaos tests) gives the other process as many real seconds as usual
+    client_timeout: float = 15.0
     sandbox: bool = False
     progress: Callable[[RunContext], Awaitable[None]] | None = None
     on_ready: Callable[[RunContext], None] | None = None  # tests: inspect the wiring
@@ -148,12 +151,15 @@ async def _run(
             limiter = await nursery.start(RateLimiter(campaign.pacing.requests_per_minute).run)
             gate = EngineGate(
                 limiter,
-                lambda purpose, status: journal.log_request(
-                    clock.now().timestamp(), purpose, status
+                lambda purpose, status, code: journal.log_request(
+                    clock.now().timestamp(), purpose, status, code
                 ),
             )
             async with ExotelClient(
-                options.settings, transport=options.transport, gate=gate
+                options.settings,
+                transport=options.transport,
+                gate=gate,
+                timeout=options.client_timeout,
             ) as client:
                 ctx = RunContext(
                     loaded=loaded,

@@ -29,7 +29,7 @@ from campaigner.errors import (
     TransportError,
 )
 from campaigner.exotel.bodies import BodyError, decode_body
-from campaigner.exotel.classify import classify, error_class, inner_failure
+from campaigner.exotel.classify import classify, describe, error_class, inner_failure
 from campaigner.exotel.wire import WireRequest
 
 logger = logging.getLogger("campaigner.exotel")
@@ -60,8 +60,9 @@ class RequestGate(Protocol):
     async def acquire(self, purpose: str) -> None:
         """Wait until one more request for ``purpose`` may leave."""
 
-    def on_status(self, status: int) -> None:
-        """Feedback after every answer (429 means slow down)."""
+    def on_status(self, status: int, code: str | None = None) -> None:
+        """Feedback after every answer (429 means slow down); ``code`` is Exotel's error
+        code when an error answer carried one."""
 
 
 class OpenGate:
@@ -70,7 +71,7 @@ class OpenGate:
     async def acquire(self, purpose: str) -> None:
         return None
 
-    def on_status(self, status: int) -> None:
+    def on_status(self, status: int, code: str | None = None) -> None:
         return None
 
 
@@ -184,7 +185,8 @@ class Sender:
         except httpx.HTTPError as exc:
             _log(logging.WARNING, req, f"failed: {type(exc).__name__}", attempt, purpose)
             raise
-        self._gate.on_status(response.status_code)
+        code = None if response.is_success else describe(response.status_code, response.content)[1]
+        self._gate.on_status(response.status_code, code)
         level = logging.DEBUG if response.is_success else logging.WARNING
         _log(level, req, str(response.status_code), attempt, purpose, response.status_code)
         return response

@@ -168,6 +168,10 @@ async def test_agent_busy_requeues_without_spending_attempts(
         "SELECT count(*) FROM calls WHERE error_status = 409 AND error_code = '10706'"
     ).fetchone()[0]
     assert refused >= 1
+    journaled = journal.conn.execute(
+        "SELECT DISTINCT code FROM requests WHERE purpose = 'connect' AND status = 409"
+    ).fetchall()
+    assert [tuple(r) for r in journaled] == [("10706",)]  # Exotel's code, for the report
     outcomes = dict(journal.conn.execute("SELECT phone, outcome FROM contacts").fetchall())
     assert set(outcomes.values()) == {"connected"}
     attempts = {r[0] for r in journal.conn.execute("SELECT attempts FROM contacts")}

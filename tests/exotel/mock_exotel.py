@@ -60,6 +60,6 @@ class RecordingGate:
         self.events.append(f"acquire:{purpose}")
         await trio.lowlevel.checkpoint()
 
-    def on_status(self, status: int) -> None:
+    def on_status(self, status: int, code: str | None = None) -> None:
         self.statuses.append(status)
         self.events.append(f"status:{status}")

@@ -1,11 +1,11 @@
 """The report in a real browser: headless Chromium loads a report of a real sandbox run.
 
 Skipped when Debian's ``chromium`` is not installed, except in CI (``CI`` set), where
-``.ci/run`` installs it and a missing browser is a failure. Checks: no console errors, every chart and table visible, search and
-sort work, the table is complete without script, a phone-sized screen does not
-scroll sideways. Saves screenshots in the test's directory; with
-``REPORT_SCREENSHOT=docs/report-screenshot.png`` it also writes the top of the
-report there (that is how the screenshot in docs/ is made).
+``.ci/run`` installs it and a missing browser is a failure. Checks: no console errors,
+every chart and table visible, search and sort work, the table is complete without
+script, a phone-sized screen does not scroll sideways. Saves screenshots in the test's
+directory; with ``REPORT_SCREENSHOT=docs/report-screenshot.png`` it also writes the top
+of the report there (that is how the screenshot in docs/ is made).
 """
 
 from __future__ import annotations
