@@ -60,14 +60,22 @@ class Preparation:
         return lines
 
 
-def prepare_journal(journal: Journal, loaded: LoadedCampaign, at: float) -> Preparation:
-    """Claim or resume ``journal`` for ``loaded``; import its contacts. One call per run."""
+def prepare_journal(
+    journal: Journal, loaded: LoadedCampaign, at: float, *, sandbox: bool = False
+) -> Preparation:
+    """Claim or resume ``journal`` for ``loaded``; import its contacts. One call per run.
+
+    A journal is either a sandbox journal (simulated calls) or a real one, for ever:
+    resuming a sandbox journal for real would take simulated calls for real ones and
+    dial nobody, and a sandbox run must never write simulated calls into a real one.
+    """
     name = journal.get_meta("campaign")
     if name is not None and name != loaded.campaign.name:
         raise StateError(
             f"{journal.path}: this journal belongs to campaign '{name}', "
             f"not '{loaded.campaign.name}'"
         )
+    _same_kind(journal, sandbox)
     resumed = name is not None
     token = journal.get_meta("callback_token") or secrets.token_urlsafe(24)
     previous_sha = journal.get_meta("sha256")
@@ -81,6 +89,7 @@ def prepare_journal(journal: Journal, loaded: LoadedCampaign, at: float) -> Prep
         journal.set_meta("api", loaded.campaign.api)
         journal.set_meta("mode", loaded.campaign.dial.mode)
         journal.set_meta("settings", json.dumps(current, sort_keys=True, default=str))
+        journal.set_meta("sandbox", "1" if sandbox else "0")
     added, removed = journal.sync_contacts(
         ((c.phone, c.raw_phone, c.source, c.variables) for c in loaded.iter_contacts()), at
     )
@@ -108,6 +117,21 @@ def prepare_journal(journal: Journal, loaded: LoadedCampaign, at: float) -> Prep
             sections=prep.changed_sections,
         )
     return prep
+
+
+def _same_kind(journal: Journal, sandbox: bool) -> None:
+    kind = journal.get_meta("sandbox")
+    if kind is None or (kind == "1") == sandbox:
+        return
+    if kind == "1":
+        raise StateError(
+            f"{journal.path} holds a sandbox run (simulated calls); a real run cannot resume "
+            "it. Delete it (or move it away) to run this campaign for real."
+        )
+    raise StateError(
+        f"{journal.path} holds a real run; a sandbox run would mix simulated calls into it. "
+        "Try the sandbox on a copy of the campaign file with another `state` directory."
+    )
 
 
 def _settings(loaded: LoadedCampaign) -> dict[str, Any]:

@@ -59,7 +59,7 @@ from campaigner.schedule import CallingSchedule
 from campaigner.screening.frequency import CallingRules
 from campaigner.settings import CampaignerSettings, ExotelSettings, load_campaigner_settings
 from campaigner.store.journal import Journal
-from campaigner.store.shared import SharedState
+from campaigner.store.shared import SANDBOX_SHARED_FILE, SHARED_FILE, SharedState
 
 log = logging.getLogger("campaigner.run")
 
@@ -114,7 +114,12 @@ async def run_campaign(
     own = options.campaigner or load_campaigner_settings()
     journal = Journal.open(loaded.journal_path)
     try:
-        with SharedState.open(loaded.state_dir, now=clock.now().timestamp()) as shared:
+        # Sandbox runs keep their own shared state: simulated DND answers and calls must
+        # never decide who a real run may call.
+        shared_file = SANDBOX_SHARED_FILE if options.sandbox else SHARED_FILE
+        with SharedState.open(
+            loaded.state_dir, now=clock.now().timestamp(), file=shared_file
+        ) as shared:
             return await _run(loaded, options, own, clock, journal, shared, report)
     finally:
         journal.close()
@@ -130,7 +135,7 @@ async def _run(
     report: Reporter,
 ) -> RunResult:
     campaign = loaded.campaign
-    prep = prepare_journal(journal, loaded, clock.now().timestamp())
+    prep = prepare_journal(journal, loaded, clock.now().timestamp(), sandbox=options.sandbox)
     for line in prep.summary():
         report(line)
     run_id = journal.begin_run(clock.now().timestamp(), loaded.sha256, __version__, options.sandbox)

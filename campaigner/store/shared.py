@@ -31,6 +31,7 @@ from campaigner.screening.frequency import CallingRules, earliest_allowed
 from campaigner.store.sqlite import connect, connect_readonly, immediate
 
 SHARED_FILE = "shared.sqlite3"
+SANDBOX_SHARED_FILE = "shared.sandbox.sqlite3"  # sandbox runs: simulated answers stay apart
 SHARED_SCHEMA_VERSION = 1
 DAY = 86_400.0
 DND_TTL = 30 * DAY  # how long a Yes/No answer of number metadata is trusted
@@ -115,10 +116,12 @@ class SharedState:
         self.path = path
 
     @classmethod
-    def open(cls, state_dir: Path, *, now: float | None = None) -> SharedState:
+    def open(
+        cls, state_dir: Path, *, now: float | None = None, file: str = SHARED_FILE
+    ) -> SharedState:
         """Open for reading and writing, creating the file; old history is pruned at ``now``."""
         state_dir.mkdir(parents=True, exist_ok=True)
-        path = state_dir / SHARED_FILE
+        path = state_dir / file
         try:
             conn = connect(path)
             shared = cls(conn, path)

@@ -139,3 +139,39 @@ def test_run_without_credentials_says_where_they_belong(
     assert main(["run", str(campaign)]) == 3
     err = capsys.readouterr().err
     assert "missing EXOTEL_API_KEY, EXOTEL_API_TOKEN, EXOTEL_ACCOUNT_SID" in err
+
+
+def test_sandbox_and_real_journals_never_mix(
+    campaign: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert main(["run", str(campaign), "--sandbox", "-q", "--no-report"]) == 0
+    state = campaign.parent / ".campaigner"
+    # simulated DND answers and calls stay out of the state real runs share
+    assert (state / "shared.sandbox.sqlite3").exists()
+    assert not (state / "shared.sqlite3").exists()
+    capsys.readouterr()
+    for name, value in (
+        ("EXOTEL_API_KEY", "k"),
+        ("EXOTEL_API_TOKEN", "t"),
+        ("EXOTEL_ACCOUNT_SID", "acme"),
+        ("EXOTEL_BASE_URL", "http://127.0.0.1:9"),
+    ):
+        monkeypatch.setenv(name, value)
+    assert main(["run", str(campaign), "-q"]) == 4
+    err = capsys.readouterr().err
+    assert "holds a sandbox run (simulated calls); a real run cannot resume it" in err
+
+
+def test_a_sandbox_run_never_writes_into_a_real_journal(
+    campaign: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from campaigner.store.journal import Journal
+
+    path = campaign.parent / ".campaigner" / "cli-demo.sqlite3"
+    with Journal.open(path) as journal:  # what a real run leaves behind
+        journal.set_meta("campaign", "cli-demo")
+        journal.set_meta("sandbox", "0")
+    assert main(["run", str(campaign), "--sandbox", "-q", "--no-report"]) == 4
+    assert "holds a real run; a sandbox run would mix simulated calls into it" in (
+        capsys.readouterr().err
+    )
