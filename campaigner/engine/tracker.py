@@ -232,6 +232,7 @@ def contact_update(contact_id: int, decision: Decision, found: Verdict) -> Conta
         decision.tally.agent_failures,
         reason=found.reason,
         next_at=decision.retry_at.timestamp(),
+        last_outcome=found.outcome.value,
     )
 
 

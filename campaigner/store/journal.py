@@ -479,6 +479,7 @@ class ContactUpdate:
     outcome: str | None = None  # set: the contact is done
     reason: str | None = None
     next_at: float = 0.0  # when not done: not dialed before this
+    last_outcome: str | None = None  # the outcome of the call that just ended, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -512,14 +513,19 @@ def _apply_contact_update(conn: sqlite3.Connection, update: ContactUpdate, at: f
             ),
         )
     else:
+        # A contact removed from the campaign file (while its call was in flight) never
+        # goes back in the queue: it ends with its last call's outcome, or skipped.
         conn.execute(
-            "UPDATE contacts SET state = 'ready', next_at = ?, attempts = ?, agent_failures = ?, "
-            "reason = ?, updated_at = ? WHERE id = ?",
+            "UPDATE contacts SET state = CASE WHEN in_file THEN 'ready' ELSE 'done' END, "
+            "outcome = CASE WHEN in_file THEN NULL ELSE coalesce(?, 'skipped') END, "
+            "reason = CASE WHEN in_file THEN ? ELSE 'removed' END, "
+            "next_at = ?, attempts = ?, agent_failures = ?, updated_at = ? WHERE id = ?",
             (
+                update.last_outcome,
+                update.reason,
                 update.next_at,
                 update.attempts,
                 update.agent_failures,
-                update.reason,
                 at,
                 update.contact_id,
             ),

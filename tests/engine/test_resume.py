@@ -96,3 +96,42 @@ async def test_an_edited_file_resumes_with_its_changes(
             assert {rows[n] for n in removed} == {"removed"}
             check_invariants(journal, host.sim, max_calls=3 + 3)
         nursery.cancel_scope.cancel()
+
+
+async def test_a_contact_removed_while_its_call_was_in_flight_is_never_retried(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    first = numbers(1, 6)
+    path = write_campaign(tmp_path, CAMPAIGN.format(api="v1", contacts=first))
+    # Every contact is busy: each would earn a retry.
+    scenario = Scenario.model_validate(
+        {
+            "seed": 9,
+            "outcome_mix": {"completed": 1},
+            "numbers": {n: {"outcome": "busy"} for n in first},
+        }
+    )
+    async with trio.open_nursery() as nursery:
+        host = await sim_host(nursery, scenario)
+        await host.run(path, stop_after=2.0)  # stopped with calls in flight
+        with Journal.read(tmp_path / ".campaigner" / "resume.sqlite3") as journal:
+            in_flight = [
+                r[0]
+                for r in journal.conn.execute("SELECT phone FROM contacts WHERE state = 'active'")
+            ]
+        assert in_flight
+        removed = in_flight[0]
+        write_campaign(
+            tmp_path, CAMPAIGN.format(api="v1", contacts=[n for n in first if n != removed])
+        )
+        result = await host.run(path)
+        assert result is not None
+        assert result.reason == "complete"
+        assert [c.to_number for c in host.sim.calls()].count(removed) == 1
+        with Journal.read(tmp_path / ".campaigner" / "resume.sqlite3") as journal:
+            row = journal.conn.execute(
+                "SELECT state, outcome, reason FROM contacts WHERE phone = ?", (removed,)
+            ).fetchone()
+            assert tuple(row) == ("done", "busy", "removed")
+            check_invariants(journal, host.sim, max_calls=2 + 3)
+        nursery.cancel_scope.cancel()
