@@ -70,6 +70,8 @@ class CsvSource:
                 columns = next(csv.reader(handle, delimiter=self.contacts.delimiter), None)
         except UnicodeDecodeError:
             return [], [self._problem(1, 1, self._encoding_message())]
+        except csv.Error as exc:  # e.g. an unterminated quote: the header never ends
+            return [], [self._problem(1, 1, f"header: unreadable CSV: {exc}")]
         if not columns:
             return [], [self._problem(1, 1, "header: the file is empty; expected a header row")]
         return self._check_header([c.strip() for c in columns])
