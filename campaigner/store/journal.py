@@ -224,12 +224,20 @@ class Journal:
         where = f"AND id NOT IN ({marks})" if excluded else ""
         if screened_only:
             where += " AND screened = 1"
-        rows = self.conn.execute(
-            f"SELECT * FROM contacts WHERE state = 'ready' AND next_at <= ? {where} "
-            "ORDER BY next_at = 0, next_at, seq LIMIT ?",
-            (now, *excluded, limit),
-        ).fetchall()
+        # Two walks of the contacts_queue index (state, next_at, seq), each already in the
+        # order wanted. One query ordered by "next_at = 0" sorted every ready contact on
+        # each call: 165 ms per call at 288k contacts, quadratic over a run (bench/scale.py).
+        rows = self._ready(f"next_at > 0 AND next_at <= ? {where}", (now, *excluded), limit)
+        if len(rows) < limit:
+            rows += self._ready(f"next_at = 0 {where}", excluded, limit - len(rows))
         return [contact_row(r) for r in rows]
+
+    def _ready(self, condition: str, params: tuple[Any, ...], limit: int) -> list[sqlite3.Row]:
+        return self.conn.execute(
+            f"SELECT * FROM contacts WHERE state = 'ready' AND {condition} "
+            "ORDER BY next_at, seq LIMIT ?",
+            (*params, limit),
+        ).fetchall()
 
     def next_due_at(self, *, screened_only: bool = False) -> float | None:
         """The earliest time a ready contact becomes due, or None if none is ready."""
