@@ -8,8 +8,11 @@ Why it looks like this:
   and only then answers 200: an event acknowledged is an event kept. The work is
   microseconds, so Exotel gets its prompt 200 (FAQ: "Always respond with HTTP 200
   promptly").
-- Bodies are capped (413) and read with a deadline, so a hostile or slow client
-  cannot hold the run's memory or its receiver.
+- Bodies are capped (413) and read with a deadline (408), and a connection that sends
+  no complete request head within ``IDLE_TIMEOUT`` is closed, so a hostile or slow
+  client (slowloris) cannot hold the run's memory or its receiver.
+- Refused and malformed requests are counted, and warned about at most once a minute
+  per kind: a flood of forged callbacks must not flood the operator's log.
 The path's last segments decide the route, so a reverse proxy may keep or strip a
 prefix: ``.../<token>/v1``, ``.../<token>/v3``, ``.../heartbeat/<secret>``.
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,7 +52,9 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 MAX_BODY = 64 * 1024
-BODY_DEADLINE = 10.0
+BODY_DEADLINE = 10.0  # seconds a client may take to send a body (then 408)
+IDLE_TIMEOUT = 5.0  # hypercorn's keep-alive: idle, or still sending its head, then closed
+WARN_EVERY = 60.0  # seconds between two warnings of one kind (refused, malformed, ...)
 
 
 @dataclass
@@ -60,7 +66,29 @@ class ReceiverStats:
     refused: int = 0
     malformed: int = 0
     too_large: int = 0
+    timed_out: int = 0
     by_status: dict[int, int] = field(default_factory=dict)
+
+
+class _Warnings:
+    """At most one warning per kind every ``every`` seconds, saying how many were held back."""
+
+    def __init__(self, every: float = WARN_EVERY) -> None:
+        self._every = every
+        self._last: dict[str, float] = {}
+        self._held: Counter[str] = Counter()
+
+    def warn(self, kind: str, message: str, *args: object) -> None:
+        now = trio.current_time()
+        last = self._last.get(kind)
+        if last is not None and now - last < self._every:
+            self._held[kind] += 1
+            return
+        held = self._held.pop(kind, 0)
+        if held:
+            message += f" (and {held} more like it since the last such warning)"
+        self._last[kind] = now
+        log.warning(message, *args)
 
 
 class CallbackReceiver:
@@ -74,12 +102,15 @@ class CallbackReceiver:
         heartbeat_token: str | None = None,
         on_heartbeat: Callable[[Heartbeat], None] | None = None,
         max_body: int = MAX_BODY,
+        body_deadline: float = BODY_DEADLINE,
     ) -> None:
         self._token = token
         self._on_call = on_call
         self._heartbeat_token = heartbeat_token
         self._on_heartbeat = on_heartbeat
         self._max_body = max_body
+        self._body_deadline = body_deadline
+        self._warnings = _Warnings()
         self.stats = ReceiverStats()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -104,23 +135,31 @@ class CallbackReceiver:
             secret, route = parts[-2], parts[-1]
         if not self._authorised(secret, route):
             self.stats.refused += 1
-            log.warning("refused a callback with a wrong token on %s", route)
+            self._warnings.warn("refused", "refused a callback with a wrong token on %s", route)
             return 403, "forbidden"
         # 000: a heartbeat lists every affected ExoPhone, up to 10 MB; only requests that
         # carry the heartbeat secret get that far.
         limit = MAX_HEARTBEAT_BYTES if route == "heartbeat" else self._max_body
-        body = await _read_body(receive, limit)
-        if body is None:
-            self.stats.too_large += 1
-            return 413, "payload too large"
+        body = await _read_body(receive, limit, self._body_deadline)
+        if isinstance(body, int):
+            return self._unread(body, route, limit)
         content_type = _header(scope, b"content-type")
         query = bytes(scope.get("query_string", b"")).decode("latin-1")
         try:
             return self._dispatch(route, body, content_type, query, method)
         except CallbackError as exc:
             self.stats.malformed += 1
-            log.warning("malformed %s callback: %s", route, exc)
+            self._warnings.warn("malformed", "malformed %s callback: %s", route, exc)
             return 400, "malformed"
+
+    def _unread(self, status: int, route: str, limit: int) -> tuple[int, str]:
+        if status == 413:
+            self.stats.too_large += 1
+            self._warnings.warn("too_large", "refused a %s callback over %d bytes", route, limit)
+            return 413, "payload too large"
+        self.stats.timed_out += 1
+        self._warnings.warn("timed_out", "a %s callback's body did not arrive in time", route)
+        return 408, "request timeout"
 
     def _authorised(self, secret: str, route: str) -> bool:
         if route == "heartbeat":
@@ -146,10 +185,11 @@ class CallbackReceiver:
         return 200, "OK"
 
 
-async def _read_body(receive: Receive, limit: int) -> bytes | None:
+async def _read_body(receive: Receive, limit: int, deadline: float) -> bytes | int:
+    """The body, or the status to answer: 413 past ``limit`` bytes, 408 past ``deadline``."""
     chunks: list[bytes] = []
     size = 0
-    with trio.move_on_after(BODY_DEADLINE):
+    with trio.move_on_after(deadline):
         while True:
             message = await receive()
             if message["type"] != "http.request":
@@ -157,11 +197,11 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
             chunk = bytes(message.get("body", b""))
             size += len(chunk)
             if size > limit:
-                return None
+                return 413
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
-    return None
+    return 408
 
 
 def _header(scope: Scope, name: bytes) -> str:
@@ -199,18 +239,22 @@ async def serve_receiver(
     listen: str,
     *,
     shutdown: trio.Event,
+    idle_timeout: float = IDLE_TIMEOUT,
     task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``app`` on ``listen`` (host:port) until ``shutdown`` is set.
 
-    Reports the bound URL through ``task_status`` (port 0 picks a free port).
+    Reports the bound URL through ``task_status`` (port 0 picks a free port). A connection
+    idle for ``idle_timeout`` seconds is closed, and so is one whose request head is not
+    complete by then: hypercorn's keep-alive timer runs until a whole head has arrived,
+    and dribbled bytes do not restart it (measured), which is what stops a slowloris.
     """
     config = Config()
     config.bind = [listen]
     config.accesslog = None
     config.errorlog = _server_log
     config.graceful_timeout = 2.0
-    config.keep_alive_timeout = 5.0
+    config.keep_alive_timeout = idle_timeout
     config.h11_max_incomplete_size = 16 * 1024
 
     async def run(task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
