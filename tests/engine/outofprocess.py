@@ -82,14 +82,20 @@ def external_sim(scenario: Path, time_scale: float) -> Iterator[ExternalSim]:
         _wait_until_listening(port, process)
         yield ExternalSim(url, process)
     finally:
+        stop(process)
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Ctrl-C, then SIGKILL if it has not ended within 10 s."""
+    if process.poll() is None:
         process.send_signal(signal.SIGINT)
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        if process.stderr is not None:
-            process.stderr.close()
 
 
 def _wait_until_listening(port: int, process: subprocess.Popen[bytes]) -> None:
