@@ -45,6 +45,7 @@ pacing: {{requests_per_minute: {rpm}, max_concurrent_calls: {concurrency}}}
 retry: {{max_attempts: 1}}
 schedule:
   windows: [{{start: "00:00", end: "24:00"}}]
+screening: {{dnd: call}}  # dials and polls only: DND lookups are measured in health.md
 """
 
 
@@ -113,7 +114,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=2000)
     parser.add_argument("--rpm", type=int, default=180)
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--json", action="store_true", help="also print the rows as JSON")
     parser.add_argument("--one", nargs=2, metavar=("API", "LOST"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -141,9 +142,6 @@ def main() -> None:
             env={**os.environ, "PYTHONPATH": str(repo)},
         )
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    if args.json:
-        print(json.dumps(rows, indent=2))
-        return
     print(
         "| api | callbacks lost | calls | dial rate / budget (while contacts waited) "
         "| dial rate / budget (whole run) | requests per call | 429s | CPU s | peak RSS MB |"
@@ -156,6 +154,8 @@ def main() -> None:
             f"| {r['requests_per_call']:.3f} | {r['http_429']} | {r['cpu_seconds']} "
             f"| {r['peak_rss_mb']} |"
         )
+    if args.json:
+        print(json.dumps(rows))
 
 
 if __name__ == "__main__":

@@ -1,20 +1,23 @@
-"""How long `campaigner validate` takes on large contact files, and how much memory it needs.
+"""How long `campaigner validate` and `campaigner plan` take on large contact files, and
+how much memory they need.
 
 Generates CSVs of realistic Indian numbers (mobiles and STD landlines in the formats
 people type, a few variables, about 0.5% invalid and 1% duplicate rows) in a temporary
-directory, validates each in a subprocess (so the measurement covers the real command:
-import, YAML, normalisation, on-disk dedupe, rendering every contact's template), and
-prints one markdown table row per size. Peak RSS comes from os.wait4 for that child
+directory, runs each command in a subprocess (so the measurement covers the real command:
+import, YAML, normalisation, on-disk dedupe, rendering every contact's template; plan
+also reads the shared state and the opt-out lists and estimates the pace), and prints one
+markdown table row per command and size. Peak RSS comes from os.wait4 for that child
 alone. The claim to check: time grows linearly and memory does not grow with the rows.
 
     .venv/bin/python bench/validate_contacts.py              # 100k and 1M rows
-    .venv/bin/python bench/validate_contacts.py --rows 20000
+    .venv/bin/python bench/validate_contacts.py --rows 20000 --json
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import random
 import subprocess
@@ -92,17 +95,20 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
             )
 
 
-def measure(directory: Path, rows: int) -> tuple[float, float, float, str]:
+def measure(
+    directory: Path, rows: int, command: str = "validate"
+) -> tuple[float, float, float, str]:
     """(wall seconds, CPU seconds, peak RSS in MiB, the summary line) for ``rows`` rows."""
     csv_path = directory / f"contacts-{rows}.csv"
-    generate(csv_path, rows)
+    if not csv_path.exists():
+        generate(csv_path, rows)
     campaign = directory / f"bench-{rows}.yaml"
     campaign.write_text(CAMPAIGN.format(csv=csv_path.name), encoding="utf-8")
-    output_path = directory / f"validate-{rows}.txt"
+    output_path = directory / f"{command}-{rows}.txt"
     start = time.perf_counter()
     with output_path.open("w", encoding="utf-8") as output_file:
         child = subprocess.Popen(
-            [sys.executable, "-m", "campaigner", "validate", str(campaign)],
+            [sys.executable, "-m", "campaigner", command, str(campaign)],
             stdout=output_file,
             stderr=subprocess.STDOUT,
         )
@@ -113,24 +119,39 @@ def measure(directory: Path, rows: int) -> tuple[float, float, float, str]:
     peak_kib = usage.ru_maxrss  # KiB on Linux
     cpu = usage.ru_utime + usage.ru_stime
     output = output_path.read_text(encoding="utf-8").replace(f"{directory}{os.sep}", "")
-    summary = output.strip().splitlines()[-1] if output.strip() else "(no output)"
-    return seconds, cpu, peak_kib / 1024, summary
+    if child.returncode not in (0, 1):  # 1: validate found the invalid rows it was given
+        raise RuntimeError(f"campaigner {command} exited {child.returncode}: {output[-2000:]}")
+    lines = output.strip().splitlines()
+    # validate: "bench-N.yaml: ok, ..."; plan: its "contacts" line
+    summary = next((line for line in lines if line.startswith(("bench-", "contacts "))), "")
+    return seconds, cpu, peak_kib / 1024, summary or (lines[-1] if lines else "(no output)")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--commands", nargs="+", default=["validate", "plan"])
+    parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     args = parser.parse_args()
-    print("| rows | seconds | CPU seconds | rows/s | peak RSS (MiB) | validate says |")
-    print("| ---: | ---: | ---: | ---: | ---: | --- |")
+    print("| command | rows | seconds | CPU seconds | rows/s | peak RSS (MiB) | it says |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
+    figures = []
     with tempfile.TemporaryDirectory(prefix="campaigner-bench-") as tmp:
         for rows in args.rows:
-            seconds, cpu, peak, summary = measure(Path(tmp), rows)
-            rate = rows / seconds
-            print(
-                f"| {rows:,} | {seconds:.1f} | {cpu:.1f} | {rate:,.0f} | {peak:.0f} | {summary} |"
-            )
-            sys.stdout.flush()
+            for command in args.commands:
+                seconds, cpu, peak, summary = measure(Path(tmp), rows, command)
+                rate = rows / seconds
+                print(
+                    f"| {command} | {rows:,} | {seconds:.1f} | {cpu:.1f} | {rate:,.0f} "
+                    f"| {peak:.0f} | {summary} |",
+                    flush=True,
+                )
+                figures.append(
+                    {"command": command, "rows": rows, "seconds": round(seconds, 1),
+                     "cpu_seconds": round(cpu, 1), "peak_rss_mib": round(peak)}
+                )  # fmt: skip
+    if args.json:
+        print(json.dumps(figures))
     return 0
 
 
