@@ -178,9 +178,13 @@ async def drive(work: Path, chaos: Chaos) -> Report:
             assert ended.returncode in (0, 6, 130, -signal.SIGKILL), ended.log[-3000:]
             return ended
 
-        for _ in range(chaos.kills):
+        for _ in range(3 * chaos.kills):  # a run may end by itself first (paused, done)
+            if report.kills == chaos.kills:
+                break
             ended = await one(stop_after=rng.uniform(*chaos.kill_after), live="listening for")
             report.kills += ended.killed
+            if ended.returncode == 0:
+                break  # the campaign finished before the kill came
         ended = await one(
             stop_after=rng.uniform(*chaos.kill_after), sig=signal.SIGINT, live="listening for"
         )

@@ -6,7 +6,7 @@ callbacks claim the wrong outcome for real calls, and garbage goes to every path
 run must finish with exactly the outcomes Exotel (the simulator) settled on, keep its
 promises, and log the refusals once, not thousands of times.
 
-Both processes run 30 times faster than real (``tests/chaos/processes.py``); about 30 s.
+Both processes run 30 times faster than real (``tests/chaos/processes.py``); about 15 s.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ caller_ids: ["+912241499102", "+918047091234"]
 dial: {{mode: agent_first, agents: {agents}}}
 contacts: {{file: contacts.csv}}
 retry: {{max_attempts: 1}}
+pacing: {{max_concurrent_calls: 40}}
 schedule: {{windows: [{{start: "00:00", end: "24:00"}}]}}
 screening: {{dnd: call}}
 callbacks: {{listen: "127.0.0.1:{port}", public_url: "http://127.0.0.1:{port}/cb",
@@ -55,18 +56,29 @@ def forged(call: dict[str, Any], rng: random.Random) -> tuple[str, dict[str, Any
 
 
 async def flood(sim: ScaledSim, port: int, sent: list[int], stop: trio.Event) -> None:
-    rng = random.Random(5)
+    """Eight forgers, each posting as fast as the receiver answers, until ``stop``."""
     url = f"http://127.0.0.1:{port}"
-    limits = httpx.Limits(max_connections=20, keepalive_expiry=0.5)
-    async with httpx.AsyncClient(timeout=5, limits=limits) as http:
+    limits = httpx.Limits(max_connections=8, keepalive_expiry=0.5)
+    calls: list[dict[str, Any]] = [{"sid": "none", "status": "completed"}]
+
+    async def watch() -> None:  # the attacker learns the real SIDs as calls are placed
         while not stop.is_set():
-            calls = await trio.to_thread.run_sync(sim.calls)
-            for call in calls[-200:] or [{"sid": "none", "status": "completed"}]:
-                path, body = forged(call, rng)
-                # the engine may not be listening yet (or be restarting): keep flooding
-                with contextlib.suppress(httpx.HTTPError):
-                    await http.post(url + path, content=json.dumps(body))
-                sent[0] += 1
+            calls[:] = (await trio.to_thread.run_sync(sim.calls))[-200:] or calls
+            await trio.sleep(0.5)
+
+    async def forger(http: httpx.AsyncClient, seed: int) -> None:
+        rng = random.Random(seed)
+        while not stop.is_set():
+            path, body = forged(rng.choice(calls), rng)
+            # the engine may not be listening yet: keep flooding
+            with contextlib.suppress(httpx.HTTPError):
+                await http.post(url + path, content=json.dumps(body))
+            sent[0] += 1
+
+    async with httpx.AsyncClient(timeout=5, limits=limits) as http, trio.open_nursery() as nursery:
+        nursery.start_soon(watch)
+        for seed in range(8):
+            nursery.start_soon(forger, http, seed)
 
 
 @pytest.mark.slow
@@ -80,7 +92,13 @@ async def test_a_run_keeps_its_outcomes_under_a_flood_of_forged_callbacks(tmp_pa
     campaign.write_text(CAMPAIGN.format(agents=json.dumps(agents), port=port))
     scenario = tmp_path / "scenario.yaml"
     scenario.write_text(
-        json.dumps({"seed": 3, "callbacks": {"timeout": 15 * RATE}, "timing": {"talk": [10, 60]}})
+        json.dumps(
+            {
+                "seed": 3,
+                "callbacks": {"timeout": 15 * RATE},
+                "timing": {"talk": [5, 30], "record_finalize_delay": 20},
+            }
+        )
     )
     sent = [0]
     with scaled_sim(scenario, RATE, tmp_path / "sim.log") as sim:

@@ -228,7 +228,7 @@ async def test_a_flood_of_forged_callbacks_changes_nothing_and_logs_one_line(
     legit: list[int] = []
 
     async def flood(http: httpx.AsyncClient, worker: int) -> None:
-        for i in range(150):
+        for i in range(75):
             path = forged_paths[(worker + i) % len(forged_paths)]
             answer = await http.post(f"{served.url}{path}", json=terminal(f"forged{worker}-{i}"))
             statuses[answer.status_code] = statuses.get(answer.status_code, 0) + 1
@@ -239,14 +239,14 @@ async def test_a_flood_of_forged_callbacks_changes_nothing_and_logs_one_line(
                 nursery.start_soon(flood, http, worker)
             for i in range(30):
                 legit.append(await served.legit(http, f"legit{i}"))
-    assert sum(statuses.values()) == 3000
+    assert sum(statuses.values()) == 1500
     assert set(statuses) <= {403, 404}
     assert legit == [200] * 30
     assert [o.sid for o in served.seen] == [f"legit{i}" for i in range(30)]
     refusals = [r.getMessage() for r in caplog.records if "wrong token" in r.getMessage()]
     assert len(refusals) == 1, refusals  # the first; the rest are counted, not logged
     assert refusals[0].startswith("refused a callback with a wrong token on ")
-    assert served.app.stats.refused >= 2000
+    assert served.app.stats.refused >= 1000
 
 
 methods = st.sampled_from(["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH"])
