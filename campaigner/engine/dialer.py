@@ -37,7 +37,9 @@ from campaigner.errors import (
     StateError,
     TransportError,
 )
+from campaigner.exotel.classify import ndnc_number
 from campaigner.outcomes import Verdict
+from campaigner.phones import InvalidPhoneNumber, normalise
 from campaigner.policy import Tally, after_agent_busy, after_call
 from campaigner.store.journal import ContactRow, ContactUpdate
 
@@ -57,6 +59,7 @@ class Dialer:
         self._queue: deque[ContactRow] = deque()
         self._taken: set[int] = set()
         self._waiting_since: str | None = None
+        self._ndnc_agents: set[str] = set()
         self.rules = CallingRulesGate(ctx)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -273,10 +276,7 @@ class Dialer:
             )
             self.tracker.changed.set()
         except DndRefusedError as exc:
-            # exotel-api.md: 403 "cannot be made because of TRAI NDNC regulations": the
-            # number is on the registry; remember it for every campaign, never retry.
-            ctx.shared.remember_ndnc(call.phone, ctx.now())
-            self._refused(call, exc, final=(Outcome.SKIPPED, "dnd"))
+            self._ndnc(call, exc)
         except (AgentBusyError, ConflictError) as exc:
             self._agent_refused(call, exc)
         except (RateLimitedError, TransportError) as exc:
@@ -290,6 +290,33 @@ class Dialer:
             self.tracker.placed(call, obs)
         finally:
             ctx.gate.forget_current_task()
+
+    def _ndnc(self, call: OpenCall, exc: DndRefusedError) -> None:
+        """403 NDNC: the number it names is on the registry; remember it for every campaign.
+
+        exotel-api.md: "Call to [<number>] cannot be made because of TRAI NDNC regulations",
+        checked on both legs. The contact's number: it is skipped (``dnd``), never retried.
+        The agent's: the contact was not called, so it waits for another agent and the
+        agent rests, as after a 409 busy (found by the chaos soak: an agent on the
+        registry used to mark every contact given to them as DND, in every campaign).
+        """
+        ctx = self.ctx
+        named = _e164(ndnc_number(exc.message))
+        agent = _e164(call.agent)
+        if named is not None and named != call.phone and named == agent:
+            ctx.shared.remember_ndnc(named, ctx.now())
+            if named not in self._ndnc_agents:
+                self._ndnc_agents.add(named)
+                ctx.note(
+                    "agent_ndnc",
+                    f"agent {named} is on the NDNC registry: Exotel refuses to call them; "
+                    "their contacts wait for other agents",
+                    agent=named,
+                )
+            self._agent_refused(call, exc, reason="agent on the NDNC registry")
+            return
+        ctx.shared.remember_ndnc(call.phone, ctx.now())
+        self._refused(call, exc, final=(Outcome.SKIPPED, "dnd"))
 
     def _refused(self, call: OpenCall, exc: ExotelError, final: tuple[Outcome, str] | None) -> None:
         """Exotel did not create the call. ``final`` None: the contact simply waits its turn."""
@@ -319,7 +346,7 @@ class Dialer:
         if call.agent and ctx.agents is not None:
             ctx.agents.release(call.agent)
 
-    def _agent_refused(self, call: OpenCall, exc: ExotelError) -> None:
+    def _agent_refused(self, call: OpenCall, exc: ExotelError, reason: str = "agent busy") -> None:
         """409: the agent is busy elsewhere (or their device is unusable); rest the agent."""
         ctx = self.ctx
         contact = ctx.journal.contact(call.contact_id)
@@ -333,7 +360,7 @@ class Dialer:
             contact.id,
             decision.tally.attempts,
             decision.tally.agent_failures,
-            reason="agent busy",
+            reason=reason,
             next_at=decision.retry_at.timestamp(),
         )
         self._not_placed(call, exc, None, update)
@@ -360,6 +387,13 @@ class Dialer:
         ctx.slots.release()
         ctx.wake_dialer.set()
         log.info("call to %s not placed: %s", call.phone, exc)
+
+
+def _e164(number: str | None) -> str | None:
+    try:
+        return normalise(number) if number else None
+    except InvalidPhoneNumber:
+        return None  # a SIP agent, or not a number at all
 
 
 def _redacted(spec: CallSpec) -> dict[str, object]:

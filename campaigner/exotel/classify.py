@@ -34,6 +34,17 @@ AGENT_BUSY_CODE = "10706"  # 002: 409/10706 "User device is currently busy"
 
 _TAGS = re.compile(r"<[^>]*>")
 _SPACES = re.compile(r"\s+")
+_NDNC_NUMBER = re.compile(r"\bcall to \[([^\]]{1,40})\]", re.IGNORECASE)
+
+
+def ndnc_number(message: str) -> str | None:
+    """The number a 403 NDNC refusal names, as Exotel wrote it, or None.
+
+    exotel-api.md: "Call to [<number>] cannot be made because of TRAI NDNC regulations".
+    Exotel checks both legs, so the number may be the agent's rather than the contact's.
+    """
+    match = _NDNC_NUMBER.search(message)
+    return match.group(1).strip() if match else None
 
 
 def error_class(status: int, code: str | None, message: str) -> type[ExotelError]:
