@@ -18,8 +18,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from tests.chaos.processes import Ended, ScaledSim, child_env, engine_args, run_engine, scaled_sim
-from tests.engine.outofprocess import check_export_invariants, export, free_port
+from tests.engine.outofprocess import (
+    KEY,
+    SID,
+    TOKEN,
+    check_export_invariants,
+    export,
+    free_port,
+)
 
 SECRET = "chaos-heartbeat-secret-0123"
 CALLER_IDS = ["+912241499102", "+918047091234", "+911139585476"]
@@ -210,6 +219,22 @@ def check(report: Report, campaign: Path, sim: ScaledSim) -> None:
         report.outcomes[outcome] = report.outcomes.get(outcome, 0) + 1
     assert sum("contacts.csv:" in r["source"] for r in records) == report.contacts
     check_export_invariants(records, calls, max_calls=MAX_CALLS)
+    check_dnd_skips(records, sim)
+
+
+def check_dnd_skips(records: list[dict[str, Any]], sim: ScaledSim) -> None:
+    """Every contact skipped as DND really is on the registry (v1 number metadata)."""
+    skipped = [r["phone"] for r in records if r["outcome"] == "skipped" and r["reason"] == "dnd"]
+    with httpx.Client(base_url=sim.url, auth=(KEY, TOKEN), timeout=60) as http:
+        for phone in skipped:
+            assert _dnd(http, phone, sim.rate) == "Yes", f"{phone} skipped as DND, but is not"
+
+
+def _dnd(http: httpx.Client, phone: str, rate: float) -> str:
+    # The scenario's faults (429 bursts, 5xx) apply to these requests too: ask again.
+    while (answer := http.get(f"/v1/Accounts/{SID}/Numbers/{phone}.json")).status_code != 200:
+        time.sleep(60 / rate)  # a simulated minute
+    return str(answer.json()["Numbers"]["DND"])
 
 
 def _describe(ended: Ended) -> str:
