@@ -67,6 +67,7 @@ class ReceiverStats:
     malformed: int = 0
     too_large: int = 0
     timed_out: int = 0
+    unanswered: int = 0  # the connection closed before the answer could be sent
     by_status: dict[int, int] = field(default_factory=dict)
 
 
@@ -121,7 +122,14 @@ class CallbackReceiver:
             raise RuntimeError(f"unsupported ASGI scope {scope['type']}")
         status, text = await self._handle(scope, receive)
         self.stats.by_status[status] = self.stats.by_status.get(status, 0) + 1
-        await _respond(send, status, text)
+        try:
+            await _respond(send, status, text)
+        except (trio.BrokenResourceError, trio.BusyResourceError, trio.ClosedResourceError):
+            # The connection went (the client hung up, or hypercorn closed it as idle at the
+            # same instant: its close and our answer then collide). What was accepted is
+            # already journaled; an uncaught error here would log a traceback per request.
+            self.stats.unanswered += 1
+            self._warnings.warn("unanswered", "a connection closed before its answer (%d)", status)
 
     async def _handle(self, scope: Scope, receive: Receive) -> tuple[int, str]:
         parts = [p for p in str(scope.get("path", "")).split("/") if p]

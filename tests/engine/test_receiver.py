@@ -149,3 +149,34 @@ async def test_served_over_real_loopback(seen: list[CallObservation]) -> None:
         stop.set()
     assert answer.status_code == 200
     assert len(seen) == 1
+
+
+@pytest.mark.parametrize("error", [trio.BusyResourceError, trio.BrokenResourceError])
+async def test_a_connection_gone_before_the_answer_keeps_the_event_and_warns(
+    error: type[Exception], caplog: pytest.LogCaptureFixture
+) -> None:
+    """hypercorn may close an idle-timed connection while the answer is being sent."""
+    seen: list[CallObservation] = []
+    app = CallbackReceiver(TOKEN, seen.append)
+    body = json.dumps(V1_TERMINAL).encode()
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": f"/cb/{TOKEN}/v1",
+        "headers": [(b"content-type", b"application/json")],
+        "query_string": b"",
+    }
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: object) -> None:
+        raise error("another task is currently sending data on this SocketStream")
+
+    with caplog.at_level("WARNING", logger="campaigner.receiver"):
+        await app(scope, receive, send)
+        await app(scope, receive, send)
+    assert [o.sid for o in seen] == [V1_TERMINAL["CallSid"]] * 2
+    assert app.stats.unanswered == 2
+    warnings = [r.getMessage() for r in caplog.records]
+    assert warnings == ["a connection closed before its answer (200)"]
