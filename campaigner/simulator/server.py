@@ -57,6 +57,8 @@ class AsgiApp:
         if scope["type"] != "http":
             raise RuntimeError(f"unsupported ASGI scope {scope['type']!r}")
         request = await _request(scope, receive)
+        if request is None:
+            return  # the client went before its body was complete: nothing was asked
         try:
             response = await self._sim.handle(request)
         except AnswerLost:
@@ -81,10 +83,14 @@ async def _lifespan(receive: Receive, send: Send) -> None:
             return
 
 
-async def _request(scope: Scope, receive: Receive) -> httpx.Request:
+async def _request(scope: Scope, receive: Receive) -> httpx.Request | None:
+    """The request, or None when the client disconnected before sending all of it (a
+    half-sent connect is not a request Exotel acts on, nor one it counts)."""
     body, more = b"", True
     while more:
         message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
         body += message.get("body", b"")
         more = message.get("more_body", False)
     headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+from base64 import b64encode
 from collections.abc import AsyncIterator
 from functools import partial
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -63,6 +65,29 @@ async def test_a_lost_answer_breaks_the_connection(nursery: trio.Nursery) -> Non
             await client.post(f"{V1}/Calls/connect.json", data=connect_form())
     (info,) = sim.calls()
     assert info.answer_lost
+
+
+async def test_a_half_sent_request_is_not_acted_on(nursery: trio.Nursery) -> None:
+    """A client killed mid-body (kill -9 of the engine) asked nothing: no call, no 400."""
+    sim, url = await _start(nursery, make_scenario())
+    parts = httpx.URL(url)
+    assert parts.port is not None
+    stream = await trio.open_tcp_stream(parts.host, parts.port)
+    form = urlencode(connect_form())
+    head = (
+        f"POST {V1}/Calls/connect.json HTTP/1.1\r\nHost: {parts.host}\r\n"
+        f"Authorization: Basic {b64encode(':'.join(AUTH).encode()).decode()}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {len(form)}\r\n\r\n"
+    )
+    await stream.send_all(head.encode() + form[: len(form) // 2].encode())
+    await trio.sleep(0.2)
+    await stream.aclose()
+    async with httpx.AsyncClient(base_url=url, auth=AUTH, timeout=TIMEOUT) as client:
+        answer = await client.post(f"{V1}/Calls/connect.json", data=connect_form())
+    assert answer.status_code == 200
+    assert [r.status for r in sim.requests] == [200]
+    assert len(sim.calls()) == 1
 
 
 async def test_callbacks_reach_a_real_receiver(nursery: trio.Nursery) -> None:
