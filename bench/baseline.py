@@ -27,8 +27,10 @@ Usage: python bench/baseline.py [--contacts 2000] [--batch 100] [--json]
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -209,6 +211,7 @@ def main() -> int:
     args = parser.parse_args()
     numbers = contacts(args.contacts)
     workdir = Path(tempfile.mkdtemp(prefix="bench-baseline-"))
+    atexit.register(shutil.rmtree, workdir, True)  # the journal and CSVs go too
     os.chdir(workdir)
     clock = trio.testing.MockClock(autojump_threshold=0)
     started = time.process_time()

@@ -16,9 +16,11 @@ Each scenario runs in a fresh subprocess so peak RSS is its own.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -58,6 +60,7 @@ def one(api: str, lost: float, contacts: int, rpm: int) -> dict[str, object]:
     from tests.engine.harness import run_against_sim
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-pacing-"))
+    atexit.register(shutil.rmtree, workdir, True)  # the journal and CSVs go too
     os.chdir(workdir)
     agents = [f"+9199{i:08d}" for i in range(1, 601)]
     (workdir / "contacts.csv").write_text(
