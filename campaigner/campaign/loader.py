@@ -11,7 +11,7 @@ Relative paths in a campaign file are relative to the file's directory.
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -31,18 +31,24 @@ from campaigner.errors import CampaignInvalid, Problem
 
 ROW_PROBLEM_LIMIT = 50  # per file; then one summary line keeps the output readable
 Source = CsvSource | InlineSource
+# Given the valid campaign and its folder, what to call with each contact of the loader's
+# own pass over the contacts: a caller that needs every contact anyway (``plan``) counts
+# during that pass instead of reading a large file a second time.
+ContactObserver = Callable[[Campaign, Path], Callable[[Contact], None]]
 
 
-def load_campaign(path: str | Path, clock: WallClock | None = None) -> LoadedCampaign:
+def load_campaign(
+    path: str | Path, clock: WallClock | None = None, observe: ContactObserver | None = None
+) -> LoadedCampaign:
     """The validated campaign, or :class:`CampaignInvalid` carrying every error."""
-    loaded, problems = check_campaign(path, clock)
+    loaded, problems = check_campaign(path, clock, observe)
     if loaded is None:
         raise CampaignInvalid([p for p in problems if p.severity == "error"])
     return loaded
 
 
 def check_campaign(
-    path: str | Path, clock: WallClock | None = None
+    path: str | Path, clock: WallClock | None = None, observe: ContactObserver | None = None
 ) -> tuple[LoadedCampaign | None, list[Problem]]:
     """Every problem (errors and warnings) of the file; the campaign when there is no error."""
     display = str(path)
@@ -59,7 +65,10 @@ def check_campaign(
     found += [doc.problem(f.path, f.message, f.severity) for f in rules.check(campaign, now)]
     _check_opt_out_files(doc, campaign, found)
     source, templates = _prepare(doc, campaign, found)
-    counts = _count(source, campaign, templates, found) if source is not None else None
+    counts = None
+    if source is not None:
+        seen = observe(campaign, file.parent) if observe is not None else None
+        counts = _count(source, campaign, templates, found, seen)
     if counts is not None and counts["contacts"] == 0 and not _errors(found):
         found.append(doc.problem(("contacts",), "no contact to call", "warning"))
     problems = _sorted(display, found)
@@ -126,7 +135,11 @@ def _prepare(
 
 
 def _count(
-    source: Source, campaign: Campaign, templates: Templates, found: list[Problem]
+    source: Source,
+    campaign: Campaign,
+    templates: Templates,
+    found: list[Problem],
+    seen: Callable[[Contact], None] | None,
 ) -> dict[str, int]:
     """One pass over the contacts: counts, row problems, every contact's rendered values."""
     counts = {"contacts": 0, "invalid": 0, "duplicate": 0}
@@ -134,6 +147,8 @@ def _count(
     for item in scan(source.rows(), campaign.contacts, campaign.screening.dedupe):
         if isinstance(item, Contact):
             counts["contacts"] += 1
+            if seen is not None:
+                seen(item)
             messages = templates.check_contact(item)
             if messages:
                 file, line = item.source.rsplit(":", 1)

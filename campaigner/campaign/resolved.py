@@ -104,7 +104,7 @@ class LoadedCampaign:
 
     @property
     def state_dir(self) -> Path:
-        return (self.base_dir / self.campaign.state).resolve()
+        return state_dir(self.campaign, self.base_dir)
 
     @property
     def journal_path(self) -> Path:
@@ -114,3 +114,9 @@ class LoadedCampaign:
     def report_path(self) -> Path:
         rel = self.campaign.report or f"reports/{self.campaign.name}.html"
         return (self.base_dir / rel).resolve()
+
+
+def state_dir(campaign: Campaign, base_dir: Path) -> Path:
+    """Where the campaign's journal and the shared state live (``state``, relative to the
+    campaign file's folder ``base_dir``)."""
+    return (base_dir / campaign.state).resolve()

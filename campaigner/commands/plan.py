@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from campaigner.campaign.loader import load_campaign
 from campaigner.compile.plan import Plan, ScreeningPlan, build_plan, first_calls, minutes_text
-from campaigner.engine.screen import screening_facts
+from campaigner.engine.screen import ScreeningCount
 from campaigner.exotel import build_connect
 from campaigner.settings import load_exotel_settings
 
@@ -39,9 +39,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    loaded = load_campaign(args.file)
     now = datetime.now(UTC)
-    facts = screening_facts(loaded, now.timestamp())
+    counted, observe = ScreeningCount.observer(now.timestamp())
+    try:
+        loaded = load_campaign(args.file, observe=observe)  # counts screening as it reads
+        facts = counted[0].facts()
+    finally:
+        for count in counted:
+            count.close()
     plan = build_plan(loaded, now, args.call_minutes, facts)
     settings = load_exotel_settings()
     account = settings.account_sid or "EXOTEL_ACCOUNT_SID"

@@ -14,8 +14,10 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from campaigner.campaign.model import Campaign
 from campaigner.campaign.resolved import LoadedCampaign
 from campaigner.errors import StateError
 from campaigner.screening.optout import OptOutList, read_opt_outs
@@ -141,9 +143,13 @@ def _settings(loaded: LoadedCampaign) -> dict[str, Any]:
 
 def opt_outs(loaded: LoadedCampaign) -> OptOutList:
     """The campaign's opt-out lists, read with its contacts' region and phone column."""
-    c = loaded.campaign
+    return opt_outs_of(loaded.campaign, loaded.base_dir)
+
+
+def opt_outs_of(c: Campaign, base_dir: Path) -> OptOutList:
+    """:func:`opt_outs` of a campaign whose contacts are not loaded yet."""
     return read_opt_outs(
-        loaded.base_dir, c.screening.opt_out, c.contacts.default_region, c.contacts.phone_column
+        base_dir, c.screening.opt_out, c.contacts.default_region, c.contacts.phone_column
     )
 
 

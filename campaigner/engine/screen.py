@@ -14,15 +14,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import httpx
 import trio
 
-from campaigner.campaign.resolved import Contact, LoadedCampaign
+from campaigner.campaign.loader import ContactObserver
+from campaigner.campaign.model import Campaign
+from campaigner.campaign.resolved import Contact, LoadedCampaign, state_dir
 from campaigner.clock import SystemClock, WallClock
 from campaigner.compile.plan import ScreeningFacts
 from campaigner.engine.limiter import RateLimiter
-from campaigner.engine.prepare import opt_outs
+from campaigner.engine.prepare import opt_outs, opt_outs_of
 from campaigner.engine.screener import REFUSED, look_up
 from campaigner.errors import AuthError, ExotelError
 from campaigner.exotel.client import ExotelClient
@@ -168,35 +171,59 @@ class _Screening:
         )
 
 
-def screening_facts(loaded: LoadedCampaign, now: float) -> ScreeningFacts:
-    """Count what ``plan`` shows: opted out, known DND, lookups needed, held back. No request."""
-    listed = opt_outs(loaded)
-    shared = SharedState.read(loaded.state_dir)
-    rules = CallingRules.of(loaded.campaign.screening)
-    counts = {"known_dnd": 0, "known_clear": 0, "lookups": 0, "opted_out": 0, "held_back": 0}
-    batch: list[str] = []
+class ScreeningCount:
+    """What ``plan`` shows of screening (opted out, known DND, lookups needed, held back),
+    counted contact by contact during the loader's own pass over the contacts, so a large
+    file is read once (``load_campaign(..., observe=ScreeningCount.observer(now))``). No
+    request; ``facts()`` ends the count and closes the shared state."""
 
-    def flush() -> None:
-        cached = shared.cached(batch, now) if shared is not None else {}
-        for phone in batch:
+    def __init__(self, campaign: Campaign, base_dir: Path, now: float) -> None:
+        self._now = now
+        self._listed = opt_outs_of(campaign, base_dir)
+        self._rules = CallingRules.of(campaign.screening)
+        self._shared = SharedState.read(state_dir(campaign, base_dir))
+        self._counts = dict.fromkeys(
+            ("known_dnd", "known_clear", "lookups", "opted_out", "held_back"), 0
+        )
+        self._batch: list[str] = []
+
+    @classmethod
+    def observer(cls, now: float) -> tuple[list[ScreeningCount], ContactObserver]:
+        """The observer to give the loader, and the list it puts its count in."""
+        made: list[ScreeningCount] = []
+
+        def observe(campaign: Campaign, base_dir: Path) -> Callable[[Contact], None]:
+            made.append(cls(campaign, base_dir, now))
+            return made[-1].add
+
+        return made, observe
+
+    def add(self, contact: Contact) -> None:
+        if contact.phone in self._listed:
+            self._counts["opted_out"] += 1
+            return
+        if contact.phone.startswith(INDIAN_PREFIX):  # the cache knows Indian numbers only
+            self._batch.append(contact.phone)
+        shared, now = self._shared, self._now
+        if shared is not None and shared.earliest_call(contact.phone, now, self._rules) > now:
+            self._counts["held_back"] += 1
+        if len(self._batch) >= _BATCH:
+            self._flush()
+
+    def facts(self) -> ScreeningFacts:
+        self._flush()
+        self.close()
+        return ScreeningFacts(**self._counts)
+
+    def close(self) -> None:
+        if self._shared is not None:
+            self._shared.close()
+            self._shared = None
+
+    def _flush(self) -> None:
+        cached = self._shared.cached(self._batch, self._now) if self._shared is not None else {}
+        for phone in self._batch:
             info = cached.get(phone)
             key = "lookups" if info is None else "known_dnd" if info.dnd else "known_clear"
-            counts[key] += 1
-        batch.clear()
-
-    try:
-        for contact in loaded.iter_contacts():
-            if contact.phone in listed:
-                counts["opted_out"] += 1
-                continue
-            if contact.phone.startswith(INDIAN_PREFIX):  # the cache knows Indian numbers only
-                batch.append(contact.phone)
-            if shared is not None and shared.earliest_call(contact.phone, now, rules) > now:
-                counts["held_back"] += 1
-            if len(batch) >= _BATCH:
-                flush()
-        flush()
-    finally:
-        if shared is not None:
-            shared.close()
-    return ScreeningFacts(**counts)
+            self._counts[key] += 1
+        self._batch.clear()
