@@ -15,7 +15,6 @@ import httpx
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
 
 _FORBIDDEN_HOST_SUFFIX = "exotel.com"
 
@@ -42,11 +41,3 @@ def _hermetic(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def repo() -> Path:
     """The checkout's root (campaigns/, docs/, templates/ live here)."""
     return REPO
-
-
-@pytest.fixture
-def shared() -> Path:
-    """../shared beside the checkout (reference pages and fixtures)."""
-    if not SHARED.is_dir():
-        pytest.skip("../shared is not beside this checkout")
-    return SHARED

@@ -1,4 +1,4 @@
-"""One test per payload in shared/fixtures/exotel (vendored copies), quirks asserted."""
+"""One test per vendored public payload (tests/exotel/fixtures, provenance in SOURCES.md)."""
 
 from __future__ import annotations
 
@@ -23,21 +23,19 @@ from campaigner.exotel.values import IST
 
 from .conftest import FIXTURES, fixture_bytes, fixture_json
 
-SHARED_FILES = sorted(p.name for p in FIXTURES.iterdir() if p.suffix in (".json", ".xml", ".md"))
-SHARED_FILES.remove("VENDORED.md")
+PAYLOADS = sorted(p.name for p in FIXTURES.iterdir() if p.suffix in (".json", ".xml"))
 
 
 def ist(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=IST)  # type: ignore[misc]
 
 
-@pytest.mark.parametrize("name", SHARED_FILES)
-def test_vendored_copies_match_shared(shared: Path, name: str) -> None:
-    assert (FIXTURES / name).read_bytes() == (shared / "fixtures" / "exotel" / name).read_bytes()
-
-
-def test_every_shared_fixture_is_vendored(shared: Path) -> None:
-    assert sorted(p.name for p in (shared / "fixtures" / "exotel").iterdir()) == SHARED_FILES
+def test_every_payload_has_its_provenance_and_a_test() -> None:
+    sources = (FIXTURES / "SOURCES.md").read_text()
+    tests = Path(__file__).read_text()
+    for name in PAYLOADS:
+        assert f"`{name}`" in sources, f"{name} has no row in SOURCES.md"
+        assert f'"{name}"' in tests, f"{name} is not asserted by a test here"
 
 
 def test_v1_connect_403_ndnc_xml() -> None:
