@@ -1,9 +1,13 @@
 """The callback receiver: Exotel's status callbacks and heartbeats, over ASGI.
 
 Why it looks like this:
-- Exotel signs nothing and sends no auth (exotel-api.md, "What public integrations
-  add"), so the callback URL carries an unguessable per-run token, and the
-  heartbeat URL a secret from the settings; anything else is refused (403/404).
+- Exotel signs nothing and sends no auth (docs/exotel/, "What public integrations
+  add"), so the callback URL carries an unguessable token, new for every run, and the
+  heartbeat URL a secret from the settings; anything else is refused (403/404). A
+  previous run's token is still accepted, but only for the open calls that run placed.
+  Tokens are compared as bytes in constant time, whatever characters the path holds.
+- The token only gets a callback read: what it says about a call is then checked
+  against the call it names (campaigner.engine.verify) before it can decide anything.
 - The handler journals the event (synchronously, via ``on_call``/``on_heartbeat``)
   and only then answers 200: an event acknowledged is an event kept. The work is
   microseconds, so Exotel gets its prompt 200 (FAQ: "Always respond with HTTP 200
@@ -12,7 +16,11 @@ Why it looks like this:
   no complete request head within ``IDLE_TIMEOUT`` is closed, so a hostile or slow
   client (slowloris) cannot hold the run's memory or its receiver.
 - Refused and malformed requests are counted, and warned about at most once a minute
-  per kind: a flood of forged callbacks must not flood the operator's log.
+  per kind: a flood of forged callbacks must not flood the operator's log. Any other
+  failure while handling a request is a counted 500 and such a warning too, never a
+  traceback per request; what a stranger sent is never quoted in a log line.
+- Connections are capped (campaigner.engine.serving): idle connections by the hundred
+  cannot exhaust the run's file descriptors or keep Exotel's callbacks out.
 The path's last segments decide the route, so a reverse proxy may keep or strip a
 prefix: ``.../<token>/v1``, ``.../<token>/v3``, ``.../heartbeat/<secret>``.
 """
@@ -28,9 +36,15 @@ from typing import Any
 
 import trio
 from hypercorn.config import Config
-from hypercorn.trio import serve
 
 from campaigner.domain import CallObservation
+from campaigner.engine.serving import (
+    MAX_CONNECTIONS,
+    ConnectionStats,
+    connection_cap,
+    raise_fd_limit,
+    serve_capped,
+)
 from campaigner.errors import CallbackError
 from campaigner.exotel.callbacks import (
     MAX_HEARTBEAT_BYTES,
@@ -68,7 +82,9 @@ class ReceiverStats:
     too_large: int = 0
     timed_out: int = 0
     unanswered: int = 0  # the connection closed before the answer could be sent
+    failed: int = 0  # an unexpected error while handling a request (answered 500)
     by_status: dict[int, int] = field(default_factory=dict)
+    connections: ConnectionStats = field(default_factory=ConnectionStats)
 
 
 class _Warnings:
@@ -104,10 +120,16 @@ class CallbackReceiver:
         on_heartbeat: Callable[[Heartbeat], None] | None = None,
         max_body: int = MAX_BODY,
         body_deadline: float = BODY_DEADLINE,
+        previous_tokens: tuple[str, ...] = (),
+        previous_allows: Callable[[str, str], bool] | None = None,
     ) -> None:
-        self._token = token
+        """``previous_tokens`` are earlier runs' tokens: a callback carrying one is applied
+        only if ``previous_allows(token, sid)`` says that run placed the open call."""
+        self._token = _secret_bytes(token)
+        self._previous = [(t, _secret_bytes(t)) for t in previous_tokens]
+        self._previous_allows = previous_allows
         self._on_call = on_call
-        self._heartbeat_token = heartbeat_token
+        self._heartbeat_token = None if heartbeat_token is None else _secret_bytes(heartbeat_token)
         self._on_heartbeat = on_heartbeat
         self._max_body = max_body
         self._body_deadline = body_deadline
@@ -119,8 +141,13 @@ class CallbackReceiver:
             await _lifespan(receive, send)
             return
         if scope["type"] != "http":
-            raise RuntimeError(f"unsupported ASGI scope {scope['type']}")
-        status, text = await self._handle(scope, receive)
+            return  # websockets and the like: hypercorn closes the connection
+        try:
+            status, text = await self._handle(scope, receive)
+        except Exception as exc:  # the contract: one request's failure is a 500, not a crash
+            self.stats.failed += 1
+            self._warnings.warn("failed", "a callback request failed (%s)", type(exc).__name__)
+            status, text = 500, "internal error"
         self.stats.by_status[status] = self.stats.by_status.get(status, 0) + 1
         try:
             await _respond(send, status, text)
@@ -130,6 +157,10 @@ class CallbackReceiver:
             # already journaled; an uncaught error here would log a traceback per request.
             self.stats.unanswered += 1
             self._warnings.warn("unanswered", "a connection closed before its answer (%d)", status)
+
+    def warn(self, kind: str, message: str) -> None:
+        """A rate-limited warning of ``kind`` (for the connection cap)."""
+        self._warnings.warn(kind, message)
 
     async def _handle(self, scope: Scope, receive: Receive) -> tuple[int, str]:
         parts = [p for p in str(scope.get("path", "")).split("/") if p]
@@ -141,9 +172,11 @@ class CallbackReceiver:
             secret, route = parts[-1], "heartbeat"
         else:
             secret, route = parts[-2], parts[-1]
-        if not self._authorised(secret, route):
+        previous = self._authorised(secret, route)
+        if previous is False:
             self.stats.refused += 1
-            self._warnings.warn("refused", "refused a callback with a wrong token on %s", route)
+            shown = route if route in _ROUTES else "an unknown route"
+            self._warnings.warn("refused", "refused a callback with a wrong token on %s", shown)
             return 403, "forbidden"
         # 000: a heartbeat lists every affected ExoPhone, up to 10 MB; only requests that
         # carry the heartbeat secret get that far.
@@ -154,7 +187,7 @@ class CallbackReceiver:
         content_type = _header(scope, b"content-type")
         query = bytes(scope.get("query_string", b"")).decode("latin-1")
         try:
-            return self._dispatch(route, body, content_type, query, method)
+            return self._dispatch(route, body, content_type, query, method, previous)
         except CallbackError as exc:
             self.stats.malformed += 1
             self._warnings.warn("malformed", "malformed %s callback: %s", route, exc)
@@ -169,14 +202,29 @@ class CallbackReceiver:
         self._warnings.warn("timed_out", "a %s callback's body did not arrive in time", route)
         return 408, "request timeout"
 
-    def _authorised(self, secret: str, route: str) -> bool:
+    def _authorised(self, secret: str, route: str) -> str | bool:
+        """False, True (the current secret), or the previous run's token it matched."""
+        given = _secret_bytes(secret)
         if route == "heartbeat":
             expected = self._heartbeat_token
-            return expected is not None and hmac.compare_digest(secret, expected)
-        return route in ("v1", "v3") and hmac.compare_digest(secret, self._token)
+            return expected is not None and hmac.compare_digest(given, expected)
+        if route not in ("v1", "v3"):
+            return False
+        if hmac.compare_digest(given, self._token):
+            return True
+        for token, expected in self._previous:
+            if hmac.compare_digest(given, expected):
+                return token
+        return False
 
     def _dispatch(
-        self, route: str, body: bytes, content_type: str, query: str, method: str
+        self,
+        route: str,
+        body: bytes,
+        content_type: str,
+        query: str,
+        method: str,
+        previous: str | bool = True,
     ) -> tuple[int, str]:
         if route == "heartbeat":
             if self._on_heartbeat is None:
@@ -188,6 +236,12 @@ class CallbackReceiver:
             obs = parse_v1_callback(body, content_type, query)
         else:
             obs = parse_v3_callback(body, content_type, query, method)
+        if isinstance(previous, str) and not (
+            self._previous_allows is not None and self._previous_allows(previous, obs.sid)
+        ):
+            self.stats.refused += 1
+            self._warnings.warn("old_token", "refused a callback with an old run's token")
+            return 403, "forbidden"
         self._on_call(obs)
         self.stats.accepted += 1
         return 200, "OK"
@@ -210,6 +264,15 @@ async def _read_body(receive: Receive, limit: int, deadline: float) -> bytes | i
             if not message.get("more_body", False):
                 return b"".join(chunks)
     return 408
+
+
+_ROUTES = ("v1", "v3", "heartbeat")
+
+
+def _secret_bytes(text: str) -> bytes:
+    # hmac.compare_digest takes only ASCII str: a path segment "%C3%A9" raised TypeError
+    # (a 500 and a traceback per request). Bytes compare anything, in constant time.
+    return text.encode("utf-8", "backslashreplace")
 
 
 def _header(scope: Scope, name: bytes) -> str:
@@ -248,6 +311,7 @@ async def serve_receiver(
     *,
     shutdown: trio.Event,
     idle_timeout: float = IDLE_TIMEOUT,
+    max_connections: int = MAX_CONNECTIONS,
     task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``app`` on ``listen`` (host:port) until ``shutdown`` is set.
@@ -256,20 +320,28 @@ async def serve_receiver(
     idle for ``idle_timeout`` seconds is closed, and so is one whose request head is not
     complete by then: hypercorn's keep-alive timer runs until a whole head has arrived,
     and dribbled bytes do not restart it (measured), which is what stops a slowloris.
+    At most ``max_connections`` are open at once (fewer if the file-descriptor limit,
+    raised to its hard limit here, is low): at the cap the oldest is closed.
     """
     config = Config()
-    config.bind = [listen]
     config.accesslog = None
     config.errorlog = _server_log
     config.graceful_timeout = 2.0
     config.keep_alive_timeout = idle_timeout
     config.h11_max_incomplete_size = 16 * 1024
-
-    async def run(task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
-        # hypercorn types its app argument narrowly; CallbackReceiver is a plain ASGI 3 app.
-        asgi: Any = app
-        await serve(asgi, config, shutdown_trigger=shutdown.wait, task_status=task_status)
-
-    async with trio.open_nursery() as nursery:
-        binds = await nursery.start(run)
-        task_status.started(str(binds[0]))
+    cap = connection_cap(max_connections, raise_fd_limit())
+    name, _, port = listen.rpartition(":")
+    host = name.strip("[]") or None
+    listeners = await trio.open_tcp_listeners(int(port), host=host, backlog=config.backlog)
+    bound = listeners[0].socket.getsockname()
+    shown = f"[{bound[0]}]" if ":" in str(bound[0]) else str(bound[0])
+    task_status.started(f"http://{shown}:{bound[1]}")
+    await serve_capped(
+        app,
+        config,
+        listeners,
+        max_connections=cap,
+        shutdown=shutdown,
+        stats=app.stats.connections,
+        warn=app.warn,
+    )

@@ -22,12 +22,17 @@ def decode_body(body: bytes) -> object:
     if len(body) > MAX_BODY_BYTES:
         raise BodyError(f"body of {len(body)} bytes is too large")
     text = _utf8(body).strip()
-    if text.startswith("<"):
-        return xml_to_dict(text)
     try:
-        return json.loads(text)
-    except ValueError:
-        raise BodyError("body is not JSON") from None
+        if text.startswith("<"):
+            return xml_to_dict(text)
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise BodyError("body is not JSON") from None
+    except RecursionError:
+        # Hostile depth (json's decoder and _element recurse): an unreadable answer, which
+        # for a connect means "the call may or may not exist", never a crash of the client.
+        raise BodyError("body is nested too deeply") from None
 
 
 def decode_object(body: bytes) -> dict[str, object]:

@@ -13,6 +13,7 @@ exotel-api.md: callbacks arrive late, twice, out of order or never; deduplicatin
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
@@ -20,12 +21,24 @@ from campaigner.domain import CallObservation, LegState
 from campaigner.errors import CallbackError
 from campaigner.exotel import forms
 from campaigner.exotel.models import Heartbeat, HeartbeatStatus
-from campaigner.exotel.parse import ParseError, validate
+from campaigner.exotel.parse import MAX_DEPTH, ParseError, validate
 from campaigner.exotel.v1_records import V1Callback
 from campaigner.exotel.v3_records import V3Callback
 from campaigner.exotel.values import Rfc3339, blank_to_none
 
 MAX_HEARTBEAT_BYTES = 12 * 1024 * 1024  # 000: PAYLOAD_TOO_LARGE replaces bodies over 10 MB
+
+# Where Exotel keeps call recordings: the v1 connect and call-details pages show
+# https://s3-ap-southeast-1.amazonaws.com/exotelrecordings/<account>/<id>.mp3 and the v3
+# pages https://s3-ap-south-1.amazonaws.com/exotel-mum1-recordings/Exotel/<id>.mp3, so
+# an AWS S3 endpoint with one of those buckets (path style or virtual host), or a host
+# of Exotel's own domains. The buckets are named exactly: S3 bucket names are first
+# come, first served, so "any bucket starting with exotel" would let anyone in. Anything
+# else in a callback is not a recording Exotel made, and must never become a link in
+# the report (docs/exotel/).
+RECORDING_DOMAINS = ("exotel.com", "exotel.in")
+RECORDING_BUCKETS = frozenset({"exotelrecordings", "exotel-mum1-recordings"})
+_S3_DOMAIN = "amazonaws.com"
 
 
 def parse_v1_callback(body: bytes, content_type: str, query: str = "") -> CallObservation:
@@ -86,6 +99,37 @@ def parse_heartbeat(body: bytes, content_type: str) -> Heartbeat:
     )
 
 
+def recording_allowed(url: str | None, extra_hosts: tuple[str, ...] = ()) -> bool:
+    """True when ``url`` is an https link on one of Exotel's recording hosts.
+
+    ``extra_hosts`` (exact host names) widens the list for a sandbox run whose simulator
+    serves recordings elsewhere; a real run passes none.
+    """
+    if not url:
+        return False
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return False
+    if parts.username is not None or parts.password is not None:
+        return False  # https://exotel.com@evil.example/ reads as exotel.com to a human
+    if host in extra_hosts:
+        return parts.scheme in ("https", "http")
+    if parts.scheme != "https" or not host:
+        return False
+    if any(host == domain or host.endswith("." + domain) for domain in RECORDING_DOMAINS):
+        return True
+    if not host.endswith("." + _S3_DOMAIN):
+        return False
+    labels = host.split(".")
+    if labels[0].startswith("s3"):  # path style: s3[-region].amazonaws.com/<bucket>/...
+        bucket = parts.path.lstrip("/").split("/", 1)[0]
+    else:  # virtual-host style: <bucket>.s3[.-region].amazonaws.com
+        bucket = labels[0] if len(labels) > 3 and labels[1].startswith("s3") else ""
+    return bucket in RECORDING_BUCKETS
+
+
 def _fields(body: bytes, content_type: str, query: str, method: str) -> dict[str, object]:
     # The callback URL is called "exactly as given, query string included" (exotel-api.md),
     # so a query usually holds our own token: it is read only for a GET or an empty body.
@@ -93,11 +137,22 @@ def _fields(body: bytes, content_type: str, query: str, method: str) -> dict[str
     if method == "GET" or not body.strip():
         if not query.strip():
             raise forms.FormError("empty callback: no body and no query string")
-        return forms.unflatten(forms.decode_query(query))
+        return forms.unflatten(_shallow(forms.decode_query(query)))
     kind = forms.media_type(content_type)
     if kind == "application/json" or kind.endswith("+json"):
-        return forms.decode_json(body)
-    return forms.unflatten(forms.decode_pairs(body, content_type))
+        try:
+            return forms.decode_json(body)
+        except RecursionError:
+            raise forms.FormError("body is nested too deeply") from None
+    return forms.unflatten(_shallow(forms.decode_pairs(body, content_type)))
+
+
+def _shallow(pairs: forms.Pairs) -> forms.Pairs:
+    """Refuse bracket keys deeper than the parsers read (``a[b][c]...`` 1,000 deep)."""
+    for key, _ in pairs:
+        if key.count("[") > MAX_DEPTH:
+            raise forms.FormError(f"a field name is nested more than {MAX_DEPTH} levels deep")
+    return pairs
 
 
 def _v1_observation(callback: V1Callback, raw: dict[str, object]) -> CallObservation:

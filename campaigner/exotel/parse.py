@@ -21,6 +21,12 @@ Model = TypeVar("Model", bound=BaseModel)
 # 001: DND is "Yes", "No" or "Unavailable"; unknown must not read as "not on DND".
 _DND = {"yes": True, "no": False}
 
+# The deepest answer or callback Exotel documents is a v3 envelope's
+# response[].call_details.recordings[].url (five levels); 32 leaves room for any real
+# answer, while a document nested hundreds deep is refused before it reaches pydantic or
+# the journal (whose JSON encoder recurses, and fails near Python's recursion limit).
+MAX_DEPTH = 32
+
 
 class ParseError(ValueError):
     """An answer or callback body does not have the shape the reference describes."""
@@ -28,11 +34,33 @@ class ParseError(ValueError):
 
 def validate(model: type[Model], data: object, what: str) -> Model:
     """``model.model_validate`` with a one-line message naming the first bad field,
-    prefixed with ``what`` when given."""
+    prefixed with ``what`` when given. Data nested deeper than :data:`MAX_DEPTH` is refused
+    first: everything validated here is also journaled, and must stay encodable."""
+    check_depth(data, what)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise ParseError(f"{what}: {describe(exc)}" if what else describe(exc)) from None
+
+
+def check_depth(data: object, what: str = "", limit: int = MAX_DEPTH) -> None:
+    """Raise :class:`ParseError` when ``data`` nests lists/dicts deeper than ``limit``.
+
+    Iterative on purpose: a recursive walk is what fails on hostile depth.
+    """
+    stack: list[tuple[object, int]] = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: list[object] = list(node.values())
+        elif isinstance(node, list):
+            children = list(node)
+        else:
+            continue
+        if depth > limit:
+            prefix = f"{what}: " if what else ""
+            raise ParseError(f"{prefix}nested more than {limit} levels deep")
+        stack.extend((child, depth + 1) for child in children)
 
 
 def describe(exc: ValidationError) -> str:
