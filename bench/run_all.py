@@ -49,6 +49,8 @@ BENCHES = [
           ["validate_contacts.py"], ["--rows", "5000", "50000"]),
     Bench("reports", "reports: 100,000 contacts rendered", ["report_render.py"],
           ["--contacts", "5000"]),
+    Bench("durability", "journal durability: synchronous NORMAL vs FULL, 2k and 288k contacts",
+          ["journal_durability.py"], ["--contacts", "2000", "20000", "--calls", "100"]),
 ]  # fmt: skip
 
 
@@ -164,12 +166,27 @@ def _reports(f: Figures, _: Figures) -> list[Row]:
     ]  # fmt: skip
 
 
+def _durability(rows: Figures, _: Figures) -> list[Row]:
+    full = [r for r in rows if r["mode"] == "FULL"]
+    normal = {r["contacts"]: r for r in rows if r["mode"] == "NORMAL"}
+    big = full[-1]
+    return [
+        (f"durability: ms of journal writes per call, FULL, {big['contacts']:,} contacts",
+         str(big["ms_per_call"]), "-", f"{normal[big['contacts']]['ms_per_call']} (NORMAL)",
+         True),
+        (f"durability: trio thread busy at 200 calls/min, FULL, {big['contacts']:,} contacts",
+         f"{big['busy_ms_per_s_at_200_per_min']} ms/s", "< 100 ms/s", "-",
+         all(r["busy_ms_per_s_at_200_per_min"] < 100 for r in full)),
+    ]  # fmt: skip
+
+
 SUMMARIES: dict[str, Callable[[Figures, Figures | None], list[Row]]] = {
     "baseline": _baseline,
     "pacing": _pacing,
     "scale": _scale,
     "front_door": _front_door,
     "reports": _reports,
+    "durability": _durability,
 }
 
 

@@ -12,6 +12,7 @@ translated where they enter our code and chained as ``__cause__``.
     ├── ConfigError                 credentials / environment (never echoes secrets)
     ├── CampaignInvalid             a campaign file has problems (carries every Problem)
     ├── StateError                  the journal is unusable, locked or belongs elsewhere
+    ├── StateWriteError             the state cannot be written (disk full, read-only)
     ├── ExotelError                 an answer (or lack of one) from Exotel
     │   ├── AuthError               401: key/token/account wrong
     │   ├── ForbiddenError          403 other than NDNC: permissions, IP allow-list
@@ -40,7 +41,7 @@ EXIT_OK = 0
 EXIT_FAILURE = 1  # the command ran and found problems (invalid campaign, failed run)
 EXIT_USAGE = 2  # bad command-line use
 EXIT_CONFIG = 3  # missing or bad credentials/settings
-EXIT_STATE = 4  # the journal is unusable or locked by another run
+EXIT_STATE = 4  # the journal is unusable, unwritable, or another run holds the campaign
 EXIT_API = 5  # Exotel refused or failed in a way the run cannot continue from
 EXIT_PAUSED = 6  # the circuit breaker stopped the run; resumable once the cause is fixed
 EXIT_INTERRUPTED = 130  # stopped by the operator (Ctrl-C); resumable
@@ -96,6 +97,18 @@ class CampaignInvalid(CampaignerError):
 
 class StateError(CampaignerError):
     """The run journal cannot be used (corrupt, locked, or from another campaign)."""
+
+    exit_code = EXIT_STATE
+
+
+class StateWriteError(CampaignerError):
+    """The state files cannot be written: disk full, read-only file system, I/O error.
+
+    Not a :class:`StateError` on purpose: code that expects a StateError for a contact
+    that changed under it (the dialer) must not swallow this one. The intent of a call
+    is written before its POST; when it cannot be, the POST is not sent and the run
+    stops with this error (exit 4), resumable once the disk is writable again.
+    """
 
     exit_code = EXIT_STATE
 

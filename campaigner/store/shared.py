@@ -10,10 +10,12 @@ Three things outlive one campaign and must be seen by all of them:
   another (or beside it) knows the ExoPhones' health without asking v2 details.
 
 Two runs of different campaigns may use this file at once, from two processes. So: WAL,
-a busy timeout, and every read-then-write (the frequency check that records a call) in
-one ``BEGIN IMMEDIATE`` transaction, which takes the write lock before reading. Writes
-are single rows and hold the lock for microseconds. Calls are made directly from the
-trio thread, like the journal's (notes/stack.md, section 5).
+durable commits (``synchronous=FULL``: a call is claimed here before its POST, like its
+intent in the journal), a busy timeout, ``0600`` like the journal, and every
+read-then-write (the frequency check that records a call) in one ``BEGIN IMMEDIATE``
+transaction, which takes the write lock before reading. Writes are single rows and hold
+the lock for microseconds. Calls are made directly from the trio thread, like the
+journal's (notes/stack.md, section 5).
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from pathlib import Path
 from campaigner.errors import StateError
 from campaigner.exotel.models import Heartbeat, NumberMetadata
 from campaigner.screening.frequency import CallingRules, earliest_allowed
-from campaigner.store.sqlite import connect, connect_readonly, immediate
+from campaigner.store.files import private_dir
+from campaigner.store.sqlite import connect, connect_readonly, immediate, unwritable_error
 
 SHARED_FILE = "shared.sqlite3"
 SANDBOX_SHARED_FILE = "shared.sandbox.sqlite3"  # sandbox runs: simulated answers stay apart
@@ -120,7 +123,7 @@ class SharedState:
         cls, state_dir: Path, *, now: float | None = None, file: str = SHARED_FILE
     ) -> SharedState:
         """Open for reading and writing, creating the file; old history is pruned at ``now``."""
-        state_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(state_dir)
         path = state_dir / file
         try:
             conn = connect(path)
@@ -132,7 +135,9 @@ class SharedState:
                 shared.prune(now)
             return shared
         except sqlite3.DatabaseError as exc:
-            raise StateError(f"{path}: cannot open the shared state ({exc})") from exc
+            raise unwritable_error(path, exc) or StateError(
+                f"{path}: cannot open the shared state ({exc})"
+            ) from exc
 
     @classmethod
     def read(cls, state_dir: Path) -> SharedState | None:
@@ -250,7 +255,8 @@ class SharedState:
 
         Returns None when recorded, else the earliest instant the rules allow (nothing
         recorded). Check and insert share one write transaction, so two runs racing for
-        the same number cannot both pass a cap of one.
+        the same number cannot both pass a cap of one. On disk when this returns, like
+        the call's intent.
         """
         with self._write() as conn:
             if rules.active:
