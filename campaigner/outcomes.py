@@ -44,6 +44,21 @@ def verdict(obs: CallObservation, mode: DialMode) -> Verdict | None:
     return _v1(obs, mode)
 
 
+def needs_details(obs: CallObservation, mode: DialMode) -> bool:
+    """Whether a terminal v1 observation lacks what decides its outcome, so the call's own
+    details (``details=true``: leg statuses and conversation time) must be read first.
+
+    The bulk listing and the basic callback carry only the overall ``Status``. In the
+    two-leg modes that does not say whose leg failed (an agent's busy line reads like a
+    contact's), and a ``completed`` call needs its talk time, which only ``Details``
+    (``ConversationDuration``) or the terminal callback carries. A flow's single leg is
+    the contact's, so there only ``completed`` needs more.
+    """
+    if obs.api != "v1" or _leg_statuses(obs) is not None:
+        return False
+    return mode != "flow" or (obs.status or "").lower() == "completed"
+
+
 def _leg_statuses(obs: CallObservation) -> tuple[str | None, str | None] | None:
     if obs.detail_leg_status is not None:
         return obs.detail_leg_status

@@ -1,42 +1,65 @@
 """The safety net: poll calls whose terminal callback has not come, and give up in time.
 
-When: a call is polled once it is older than ``tracking.poll_after`` and then every
-``tracking.poll_interval`` until Exotel says it is over. v1 polls in rounds, one
-round per ``poll_interval``, with every due call in bulk call details requests of up
-to 100 SIDs (exotel-api.md: one bulk GET resolves up to 100 calls for the cost of
-one request). v3 has no bulk listing, so each poll costs a request per call, and
-a v3 call stays ``active`` while Exotel processes it after it ends (002: "active:
-call is not yet over OR post call processing data is yet to be processed"; about
-two minutes, exotel-api.md). So a v3 call is first polled once it is older than
-the 95th percentile of call durations this run has seen in callbacks plus that
-processing time (a call that old has ended, been processed, and lost its
-callback), and never before ``poll_after``.
+When: a call is first polled ``tracking.poll_after`` after it was placed, then every
+``tracking.poll_interval`` until its outcome is known; at ``tracking.give_up_after`` it
+gets one last poll, and only if that cannot tell either is it ``unknown``. So no call is
+given up unpolled.
 
-Give up: a call still unresolved ``tracking.give_up_after`` after placement is
-``unknown``. Late records: a call that ended ``connected`` before Exotel finished
-its record (epoch-zero ``EndTime``) is polled until its talk time is final, for at
-most ``RECORD_WAIT``.
+How, v1: calls that may still be running are polled in rounds, one per
+``poll_interval``, in bulk call details requests of up to 100 SIDs (docs/exotel/: one
+bulk GET resolves up to 100 calls for the cost of one request; it never lists an
+ongoing call, so a SID it omits is still running). A listed call is over, but the bulk
+record has neither leg statuses nor conversation time, and Exotel finishes it late
+(``Status: completed`` with an epoch-zero ``EndTime`` whatever really happened, for
+about two minutes). So the call's agent and slot are given back at once, and the call's
+own details (``details=true``: ``Leg1Status``, ``Leg2Status``, ``ConversationDuration``)
+are read once the record is finished: one request per call that polling must decide.
+
+How, v3: there is no bulk listing, and ``call_details`` stays ``active`` until Exotel has
+processed the call, about two minutes after it ends (the v3 page: "active: call is not
+yet over OR post call processing data is yet to be processed"). The legs endpoint tells
+sooner: once no leg is ``in-progress`` the call is over, so its agent and slot are given
+back and its details are asked for when processing should be done. A call old enough to
+have been processed already (older than this run's 95th percentile of call durations,
+learnt from callbacks, plus the processing time) is asked for its details directly.
+
+Late records: a call that ended ``connected`` before Exotel finished its record is
+polled until its talk time is final, for at most ``RECORD_WAIT``.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
 
 import trio
 
+from campaigner.domain import CallObservation, LegState
 from campaigner.engine.context import RunContext
 from campaigner.engine.registry import OpenCall
-from campaigner.engine.tracker import Tracker
+from campaigner.engine.tracker import PROCESSING, RECORD_WAIT, Tracker
 from campaigner.errors import AuthError, ExotelError
 
 log = logging.getLogger("campaigner.poller")
 
-BULK_MAX = 100  # v1 bulk call details: at most 100 SIDs per request (001 page)
-RECORD_WAIT = 600.0  # seconds to keep asking for a late-finished record
+BULK_MAX = 100  # v1 bulk call details: at most 100 SIDs per request (the bulk page)
 GRANULARITY = 1.0  # the poller wakes at most once a second (it scans every open call)
-V3_PROCESSING = 120.0  # seconds a v3 call stays "active" after it ends (about two minutes)
-V3_PARALLEL = 8
+PARALLEL = 8  # single-call requests in flight at once
+_RUNNING = frozenset({None, "", "in-progress", "ringing", "queued"})
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class _Poll:
+    """One call to poll now: how, and whether it is the last poll before giving up."""
+
+    call_id: int
+    sid: str
+    how: str  # bulk | details | legs | probe (v3: details, then legs if still active)
+    last: bool = False
 
 
 class Poller:
@@ -49,7 +72,8 @@ class Poller:
         self.poll_after = tracking.poll_after.total_seconds()
         self.interval = max(tracking.poll_interval.total_seconds(), 1.0)
         self.give_up_after = tracking.give_up_after.total_seconds()
-        self.rounds = ctx.loaded.campaign.api == "v1"
+        self.api = ctx.loaded.campaign.api
+        self.rounds = self.api == "v1"
         self._last_round = -math.inf
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -57,11 +81,9 @@ class Poller:
         task_status.started()
         while True:
             now = trio.current_time()
-            self._give_up_overdue(now)
+            self._give_up_settled(now)
             due = self._due(now)
             if due:
-                if self.rounds:
-                    self._last_round = now
                 await self._poll(due, now)
                 continue
             # No need to wake on every change: a new call is due poll_after later at the
@@ -75,24 +97,22 @@ class Poller:
     # sleeps until: comparing differences instead can disagree by a rounding error
     # and leave a call that is never quite due.
 
-    def _first_delay(self) -> float:
-        if self.rounds:
-            return self.poll_after
-        p95 = self.ctx.durations.p95()
-        return self.poll_after if p95 is None else max(self.poll_after, p95 + V3_PROCESSING)
-
     def _call_time(self, call: OpenCall) -> float:
         assert call.placed_trio is not None
-        first = call.placed_trio + self._first_delay()
+        if call.details_at is not None:
+            return call.details_at
+        first = call.placed_trio + self.poll_after
         if self.rounds:
             return max(first, self._last_round + self.interval)
         if call.last_poll_trio is None:
             return first
         return max(first, call.last_poll_trio + self.interval)
 
+    def _give_up_time(self, call: OpenCall) -> float:
+        assert call.placed_trio is not None
+        return call.placed_trio + self.give_up_after
+
     def _record_time(self, last: float) -> float:
-        if self.rounds:
-            return max(last, self._last_round) + self.interval
         return last + self.interval
 
     def _polled_calls(self) -> list[OpenCall]:
@@ -102,69 +122,119 @@ class Poller:
             if c.state == "placed" and c.sid is not None and c.placed_trio is not None
         ]
 
-    def _due(self, now: float) -> list[tuple[int, str]]:
-        due = [(c.call_id, c.sid) for c in self._polled_calls() if self._call_time(c) <= now]
+    def _how(self, call: OpenCall, now: float) -> str:
+        if call.details_at is not None:
+            return "details"
+        if self.rounds:
+            return "bulk"
+        assert call.placed_trio is not None
+        p95 = self.ctx.durations.p95()
+        processed = p95 is not None and call.placed_trio + p95 + PROCESSING <= now
+        return "probe" if processed else "legs"
+
+    def _due(self, now: float) -> list[_Poll]:
+        due = []
+        for call in self._polled_calls():
+            assert call.sid is not None
+            if not call.settled and self._give_up_time(call) <= now:
+                due.append(_Poll(call.call_id, call.sid, "details", last=True))
+            elif self._call_time(call) <= now:
+                due.append(_Poll(call.call_id, call.sid, self._how(call, now)))
         for call_id, (sid, since, last) in list(self.tracker.incomplete.items()):
             if since + RECORD_WAIT < now:
                 del self.tracker.incomplete[call_id]
             elif self._record_time(last) <= now:
-                due.append((call_id, sid))
-        return [(cid, sid) for cid, sid in due if sid is not None]
+                # Details, in both APIs: only they carry the conversation time.
+                due.append(_Poll(call_id, sid, "details"))
+        return due
 
     def _next_time(self, now: float) -> float:
-        calls = self._polled_calls()
-        times = [self._call_time(c) for c in calls]
-        times += [c.placed_trio + self.give_up_after for c in calls if c.placed_trio is not None]
+        times = []
+        for call in self._polled_calls():
+            times.append(self._call_time(call))
+            if not call.settled:
+                times.append(self._give_up_time(call))
         times += [self._record_time(last) for _, _, last in self.tracker.incomplete.values()]
         return min(times, default=now + 3600.0)
 
-    def _give_up_overdue(self, now: float) -> None:
+    def _give_up_settled(self, now: float) -> None:
+        """Calls past ``give_up_after`` whose last poll could not tell are ``unknown``."""
         for call in self._polled_calls():
-            assert call.placed_trio is not None
-            if call.placed_trio + self.give_up_after <= now:
+            if call.settled and self._give_up_time(call) <= now:
                 self.tracker.give_up(call, "no final status within tracking.give_up_after")
 
     # -- how --------------------------------------------------------------------------
 
-    async def _poll(self, due: list[tuple[int, str]], now: float) -> None:
-        for call_id, _ in due:
-            if call_id in self.tracker.incomplete:
-                self.tracker.note_record_poll(call_id, now)
-            elif (call := self.ctx.registry.get(call_id)) is not None:
+    async def _poll(self, due: list[_Poll], now: float) -> None:
+        for poll in due:
+            if poll.call_id in self.tracker.incomplete:
+                self.tracker.note_record_poll(poll.call_id, now)
+            elif (call := self.ctx.registry.get(poll.call_id)) is not None:
                 call.last_poll_trio = now
-        self.ctx.journal.note_poll([cid for cid, _ in due], self.ctx.now())
+                call.settled = call.settled or poll.last
+                if call.details_at is not None:
+                    call.details_at = now + self.interval  # again then, unless decided
+        self.ctx.journal.note_poll([p.call_id for p in due], self.ctx.now())
         self.ctx.stats.polled += len(due)
-        sids = [sid for _, sid in due]
-        if self.rounds:
-            for i in range(0, len(sids), BULK_MAX):
-                await self._bulk(sids[i : i + BULK_MAX])
-        else:
-            limit = trio.CapacityLimiter(V3_PARALLEL)
+        bulk = [p.sid for p in due if p.how == "bulk"]
+        if bulk:
+            self._last_round = now
+        single = [p for p in due if p.how != "bulk"]
+        for i in range(0, len(bulk), BULK_MAX):
+            await self._bulk(bulk[i : i + BULK_MAX])
+        if single:
+            limit = trio.CapacityLimiter(PARALLEL)
             async with trio.open_nursery() as nursery:
-                for sid in sids:
-                    nursery.start_soon(self._one, sid, limit)
+                for poll in single:
+                    nursery.start_soon(self._one, poll, limit)
 
     async def _bulk(self, sids: list[str]) -> None:
+        found = await self._ask(
+            f"polling {len(sids)} calls",
+            lambda: self.ctx.client.bulk_call_details(sids=sids, purpose="poll"),
+        )
+        # docs/exotel/: bulk never returns ongoing calls; a missing SID is still running.
+        for obs in found or ():
+            self.tracker.observe(obs)
+
+    async def _one(self, poll: _Poll, limit: trio.CapacityLimiter) -> None:
+        async with limit:
+            if poll.how in ("details", "probe"):
+                obs = await self._details(poll.sid)
+                if obs is None:
+                    return
+                if obs.terminal or poll.how == "details":
+                    self.tracker.observe(obs, settle=poll.last)
+                    return
+            legs = await self._ask(
+                f"polling the legs of {poll.sid}", lambda: self.ctx.client.call_legs(poll.sid)
+            )
+        call = self.ctx.registry.by_sid(poll.sid)
+        if legs is not None and call is not None and _over(legs):
+            self.tracker.ended(call, ready=False)
+
+    async def _details(self, sid: str) -> CallObservation | None:
+        return await self._ask(
+            f"polling {sid}", lambda: self.ctx.client.call_details(sid, api=self.api)
+        )
+
+    async def _ask(self, what: str, request: Callable[[], Awaitable[T]]) -> T | None:
+        """One polling request; an error is counted and logged, and polled again later."""
         try:
-            found = await self.ctx.client.bulk_call_details(sids=sids, purpose="poll")
+            return await request()
         except AuthError:
             raise
         except ExotelError as exc:
             self.ctx.stats.api_errors[f"poll {exc.status or 'network'}"] += 1
-            log.warning("polling %d calls failed, will retry: %s", len(sids), exc)
-            return
-        # exotel-api.md: bulk never returns ongoing calls; a missing SID is still running.
-        for obs in found:
-            self.tracker.observe(obs)
+            log.warning("%s failed, will retry: %s", what, exc)
+            return None
 
-    async def _one(self, sid: str, limit: trio.CapacityLimiter) -> None:
-        async with limit:
-            try:
-                obs = await self.ctx.client.call_details(sid, api="v3")
-            except AuthError:
-                raise
-            except ExotelError as exc:
-                self.ctx.stats.api_errors[f"poll {exc.status or 'network'}"] += 1
-                log.warning("polling %s failed, will retry: %s", sid, exc)
-                return
-        self.tracker.observe(obs)
+
+def _over(legs: tuple[LegState, LegState]) -> bool:
+    """A v3 call is over once its first leg has a final status and no leg is still up.
+
+    The first leg stays ``in-progress`` for as long as the call lasts, and a second leg
+    not dialed yet is absent (``None``): neither is over.
+    """
+    first, second = legs
+    return first.status not in _RUNNING and second.status not in ("in-progress", "ringing")

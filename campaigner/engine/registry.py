@@ -34,6 +34,14 @@ class OpenCall:
     placed_trio: float | None = None
     last_poll_trio: float | None = None
     answered: bool = False
+    # Polling (campaigner.engine.poller): when Exotel was seen to have ended the call
+    # while its outcome was not decidable yet, when this call's own details are next
+    # asked for, whether its agent and slot were already given back, and whether the
+    # last poll at tracking.give_up_after was made.
+    over_trio: float | None = None
+    details_at: float | None = None
+    freed: bool = False
+    settled: bool = False
 
 
 class CallRegistry:
@@ -144,14 +152,23 @@ class AgentPool:
         if uri not in self._agents or uri in self._idle:
             return
         if missed or busy:
-            misses = self._misses.get(uri, 0) + 1
-            self._misses[uri] = misses
-            self._rest_until[uri] = trio.current_time() + min(30.0 * 2 ** (misses - 1), 600.0)
+            self._note_miss(uri)
         else:
             self._misses.pop(uri, None)
             self._rest_until.pop(uri, None)
         self._idle.append(uri)
         self._changed.set()
+
+    def rest(self, uri: str) -> None:
+        """An agent given back when their call ended turned out to have missed it: rest
+        them as :meth:`release` would have, without touching whether they are idle."""
+        if uri in self._agents:
+            self._note_miss(uri)
+
+    def _note_miss(self, uri: str) -> None:
+        misses = self._misses.get(uri, 0) + 1
+        self._misses[uri] = misses
+        self._rest_until[uri] = trio.current_time() + min(30.0 * 2 ** (misses - 1), 600.0)
 
     def idle(self) -> int:
         return len(self._idle)

@@ -19,13 +19,17 @@ import trio
 from campaigner.domain import CallObservation, Outcome
 from campaigner.engine.context import RunContext, Wakeup
 from campaigner.engine.registry import OpenCall
-from campaigner.outcomes import Verdict, verdict
+from campaigner.outcomes import Verdict, needs_details, verdict
 from campaigner.policy import Decision, Tally, after_call
 from campaigner.store.journal import CallResult, ContactUpdate
 
 log = logging.getLogger("campaigner.tracker")
 
 EARLY_KEEP = 10_000  # callbacks kept in memory while waiting for their POST's answer
+# Exotel finishes a call's record about two minutes after the call ends (docs/exotel/: v1
+# record with epoch-zero EndTime; v3 "active" while post-call processing is pending).
+PROCESSING = 120.0
+RECORD_WAIT = 600.0  # seconds an unfinished record is waited for before it is taken as is
 _RESOLVED_BY = {"callback": "callback", "bulk": "poll", "details": "poll", "legs": "poll"}
 
 
@@ -42,11 +46,13 @@ class Tracker:
 
     # -- observations -------------------------------------------------------------------
 
-    def observe(self, obs: CallObservation, *, replay: bool = False) -> None:
+    def observe(self, obs: CallObservation, *, replay: bool = False, settle: bool = False) -> None:
         """Journal an observation, then apply it. Safe with anything, any number of times.
 
         ``replay`` applies a callback that was journaled earlier, while its SID was
-        unknown, without journaling it again.
+        unknown, without journaling it again. ``settle`` is the poller's last word at
+        ``tracking.give_up_after``: a terminal observation then decides even when it is
+        not the finished record (it is better than ``unknown``).
         """
         ctx = self.ctx
         if obs.source == "callback" and not replay:
@@ -56,7 +62,11 @@ class Tracker:
             if not replay:
                 self._observe_unopen(obs)
             return
-        if obs.terminal:
+        if obs.terminal and not settle and not self._decisive(call, obs):
+            if not replay:
+                self._event(obs, call.call_id, "pending")
+            self.ended(call, ready=obs.record_complete)
+        elif obs.terminal:
             if not replay:
                 self._event(obs, call.call_id, "applied")
             if obs.source != "callback":
@@ -69,6 +79,49 @@ class Tracker:
                 call.answered = True
                 ctx.journal.mark_answered(call.call_id)
                 ctx.stats.answered_by_agent += 1
+
+    def _decisive(self, call: OpenCall, obs: CallObservation) -> bool:
+        """Can this terminal observation decide the call's outcome now?
+
+        Not a v1 record Exotel has not finished (epoch-zero ``EndTime``, null
+        ``Duration``): neither its ``Status`` nor its talk time is final yet (the
+        simulator's default shows such a record as ``completed`` whatever happened).
+        Not an observation without the legs that decide it (:func:`needs_details`),
+        unless it is the answer to asking for them. A record that stays unfinished for
+        ``RECORD_WAIT`` after the call was seen to end is taken as it is.
+        """
+        if obs.api != "v1":
+            return True
+        if obs.source != "callback" and not obs.record_complete:
+            waited = (
+                call.over_trio is not None and call.over_trio + RECORD_WAIT <= trio.current_time()
+            )
+            if not waited:
+                return False
+        return obs.source == "details" or not needs_details(obs, self.mode)
+
+    def ended(self, call: OpenCall, *, ready: bool) -> None:
+        """Exotel says the call is over but its outcome is not decidable yet: give its agent
+        and slot back now, and have the poller ask for the call's own details, at once when
+        its record is ``ready`` (finished), else once Exotel has had time to finish it."""
+        now = trio.current_time()
+        if call.over_trio is None:
+            call.over_trio = now
+            call.details_at = now if ready else now + PROCESSING
+        elif call.details_at is None:
+            call.details_at = now
+        self._free(call)
+        self.changed.set()
+
+    def _free(self, call: OpenCall) -> None:
+        if call.freed:
+            return
+        call.freed = True
+        ctx = self.ctx
+        ctx.slots.release()
+        if call.agent and ctx.agents is not None:
+            ctx.agents.release(call.agent)
+        ctx.wake_dialer.set()
 
     def _observe_unopen(self, obs: CallObservation) -> None:
         ctx = self.ctx
@@ -184,9 +237,13 @@ class Tracker:
         )
         ctx.journal.finish_call(call.call_id, result, contact_update(contact.id, decision, found))
         ctx.registry.remove(call)
-        ctx.slots.release()
-        if call.agent and ctx.agents is not None:
-            ctx.agents.release(call.agent, missed=found.outcome is Outcome.AGENT_UNANSWERED)
+        missed = found.outcome is Outcome.AGENT_UNANSWERED
+        if not call.freed:
+            ctx.slots.release()
+            if call.agent and ctx.agents is not None:
+                ctx.agents.release(call.agent, missed=missed)
+        elif missed and call.agent and ctx.agents is not None:
+            ctx.agents.rest(call.agent)  # given back when the call ended; rest them now
         ctx.stats.calls_finished[found.outcome.value] += 1
         if decision.final is not None:
             ctx.stats.outcomes[decision.final.value] += 1
