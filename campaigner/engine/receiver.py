@@ -135,6 +135,7 @@ class CallbackReceiver:
         self._body_deadline = body_deadline
         self._warnings = _Warnings()
         self.stats = ReceiverStats()
+        self.guard: Any = None  # the run's CallbackGuard (campaigner.engine.verify), if any
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
