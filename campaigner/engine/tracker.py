@@ -21,7 +21,7 @@ from campaigner.engine.context import RunContext, Wakeup
 from campaigner.engine.registry import OpenCall
 from campaigner.outcomes import Verdict, needs_details, verdict
 from campaigner.policy import Decision, Tally, after_call
-from campaigner.store.journal import CallResult, ContactUpdate
+from campaigner.store.journal import CallResult, ContactUpdate, SidTaken
 
 log = logging.getLogger("campaigner.tracker")
 
@@ -156,9 +156,24 @@ class Tracker:
         )
 
     def placed(self, call: OpenCall, obs: CallObservation) -> None:
-        """The POST was answered: remember the SID, then apply callbacks that came first."""
+        """The POST was answered: remember the SID, then apply callbacks that came first.
+
+        A SID the journal already holds for another call cannot be tracked as this call's:
+        the answer is an anomaly, so the call is treated as if its answer were lost
+        (reconciliation decides before the contact can be dialed again).
+        """
         ctx = self.ctx
-        ctx.journal.call_placed(call.call_id, obs.sid, obs.status, ctx.now())
+        try:
+            ctx.journal.call_placed(call.call_id, obs.sid, obs.status, ctx.now())
+        except SidTaken as exc:
+            log.warning("connect answer for %s is an anomaly: %s", call.phone, exc)
+            message = f"anomalous answer: {exc}"
+            ctx.journal.call_ambiguous(call.call_id, 200, message, ctx.now())
+            ctx.registry.mark_ambiguous(call)
+            ctx.stats.ambiguous += 1
+            ctx.note("sid_taken", message, call_id=call.call_id, sid=obs.sid, holder=exc.holder)
+            self.changed.set()
+            return
         ctx.registry.set_sid(call, obs.sid, trio.current_time())
         ctx.stats.calls_placed += 1
         self._replay_early(obs.sid)

@@ -8,6 +8,7 @@ does I/O or starts tasks.
 from __future__ import annotations
 
 import random
+import secrets
 import string
 from dataclasses import dataclass
 from typing import Any
@@ -48,7 +49,7 @@ def _e164(number: str) -> str:
 class CallBook:
     """Every call of the account plus the mutable per-number behaviour."""
 
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, sid_nonce: str | None = None) -> None:
         self.scenario = scenario
         self.scale = scenario.time_scale
         self.numbers: dict[str, NumberBehaviour] = dict(scenario.numbers)
@@ -56,7 +57,12 @@ class CallBook:
         self.by_sid: dict[str, SimCall] = {}
         self.ordered: list[SimCall] = []
         self._busy_until: dict[str, float] = {}
-        self._sid_rng = random.Random(f"{scenario.seed}:sid")
+        # SIDs must differ between simulator instances even with the same seed: a sandbox
+        # run resumed after Ctrl-C talks to a new simulator, and its journal still holds
+        # the SIDs the first one handed out (calls.sid is unique). Tests that compare two
+        # instances call for call pass the same nonce; nothing else depends on it.
+        nonce = secrets.token_hex(8) if sid_nonce is None else sid_nonce
+        self._sid_rng = random.Random(f"{scenario.seed}:sid:{nonce}")
         self._rng = random.Random(f"{scenario.seed}:calls")
         mix = [(kind, scenario.outcome_mix.get(kind, 0.0)) for kind in KINDS]
         self._mix_kinds = [kind for kind, weight in mix if weight > 0]

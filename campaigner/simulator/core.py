@@ -78,12 +78,16 @@ class Simulator:
         clock: WallClock | None = None,
         callback_client: httpx.AsyncClient | None = None,
         request_log_size: int = 100_000,
+        sid_nonce: str | None = None,
     ) -> None:
+        """``sid_nonce`` fixes the call SIDs (two instances given the same one and the same
+        seed hand out the same SIDs); by default each instance draws its own, so SIDs are
+        unique across instances while every other random choice follows the seed."""
         self.scenario = scenario or Scenario()
         self._clock = clock or TrioWallClock()
         self._client = callback_client
         self.start = trio.current_time()
-        self.book = CallBook(self.scenario)
+        self.book = CallBook(self.scenario, sid_nonce)
         self.board = ExoPhoneBoard(self.scenario, self.start, self._wall())
         self.dispatcher = Dispatcher(self.scenario, self.book, self._heartbeat_payload)
         self._limit = RollingWindow(

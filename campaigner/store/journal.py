@@ -72,6 +72,20 @@ class CallRow:
     last_poll_at: float | None
 
 
+class SidTaken(StateError):
+    """Exotel answered a connect with a SID the journal already holds for another call.
+
+    Exotel's SIDs are unique, so this is an anomaly (a simulator restarted with the same
+    seed did it once): the caller decides what the answer means; nothing was written.
+    """
+
+    def __init__(self, sid: str, holder: int, call_id: int) -> None:
+        super().__init__(f"call SID {sid} is already held by call {holder}, not {call_id}")
+        self.sid = sid
+        self.holder = holder
+        self.call_id = call_id
+
+
 class Journal:
     """One campaign's SQLite journal. Create with :meth:`open` (writer) or :meth:`read`."""
 
@@ -305,8 +319,16 @@ class Journal:
             return int(cur.lastrowid or 0)
 
     def call_placed(self, call_id: int, sid: str, status: str | None, at: float) -> None:
-        """Exotel accepted the call: remember its SID (and adopt early callbacks for it)."""
+        """Exotel accepted the call: remember its SID (and adopt early callbacks for it).
+
+        Raises :class:`SidTaken`, writing nothing, when another call already holds ``sid``.
+        """
         with self.transaction() as conn:
+            held = conn.execute(
+                "SELECT id FROM calls WHERE sid = ? AND id != ?", (sid, call_id)
+            ).fetchone()
+            if held is not None:
+                raise SidTaken(sid, int(held[0]), call_id)
             conn.execute(
                 "UPDATE calls SET sid = ?, state = 'placed', placed_at = ?, exotel_status = ? "
                 "WHERE id = ?",

@@ -105,7 +105,7 @@ async def test_same_seed_same_everything(autojump_clock: object) -> None:
     async def once() -> tuple[list[CallInfo], list[str]]:
         start = trio.current_time()
         clock = TrioWallClock(anchor)
-        sim = Simulator(_scenario(5), clock=clock)
+        sim = Simulator(_scenario(5), clock=clock, sid_nonce="fixed")
         bodies = []
         for i in range(300):
             bodies.append((await sim.handle(_connect(i))).text)
@@ -124,9 +124,24 @@ async def test_same_seed_same_everything(autojump_clock: object) -> None:
     first = await once()
     second = await once()
     assert first == second
-    third_sim = Simulator(_scenario(6), clock=TrioWallClock(anchor))
+    third_sim = Simulator(_scenario(6), clock=TrioWallClock(anchor), sid_nonce="fixed")
     other = json.loads((await third_sim.handle(_connect(0))).text)
     assert other["Call"]["Sid"] != json.loads(first[1][0])["Call"]["Sid"]
+
+
+async def test_instances_hand_out_different_sids_for_the_same_seed(autojump_clock: object) -> None:
+    """A resumed sandbox run meets a new simulator: its SIDs must not repeat the first's."""
+    anchor = datetime(2026, 3, 1, 4, 30, tzinfo=UTC)
+    seen: list[set[str]] = []
+    for _ in range(2):
+        sim = Simulator(_scenario(5), clock=TrioWallClock(anchor))
+        sids = set()
+        for i in range(20):
+            sids.add(json.loads((await sim.handle(_connect(i))).text)["Call"]["Sid"])
+            await trio.sleep(0.5)
+        seen.append(sids)
+    assert len(seen[0]) == len(seen[1]) == 20
+    assert not seen[0] & seen[1]
 
 
 def _shift(info: CallInfo, start: float) -> CallInfo:
