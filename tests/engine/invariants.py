@@ -1,4 +1,9 @@
-"""The promises campaigner makes, checked against what the simulator actually did."""
+"""The promises campaigner makes, checked against what the simulator actually did.
+
+``check_invariants`` also runs the truth oracle (tests/engine/truth.py): every call's
+recorded outcome, talk time and recording must be what really happened, not merely
+present.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from collections import defaultdict
 
 from campaigner.simulator import CallInfo, Simulator
 from campaigner.store.journal import Journal
+from tests.engine.truth import check_truth
 
 
 def contact_number(call: CallInfo, mode: str) -> str:
@@ -22,8 +28,14 @@ def check_invariants(
     mode: str = "agent_first",
     max_calls: int,
     complete: bool = True,
+    allow_unknown: bool = True,
+    recording: bool | None = None,
 ) -> None:
-    """Raise AssertionError naming the first broken promise."""
+    """Raise AssertionError naming the first broken promise, then any untrue outcome.
+
+    ``allow_unknown``: a call given up as ``unknown`` is honest, not wrong (faults and
+    kills can make it so); ``recording``: whether the campaign asked for recordings.
+    """
     calls = sim.calls()
     if complete:
         open_contacts = journal.conn.execute(
@@ -57,3 +69,11 @@ def check_invariants(
     open_calls = journal.conn.execute("SELECT count(*) FROM calls WHERE open = 1").fetchone()[0]
     if complete:
         assert open_calls == 0, f"{open_calls} calls still open"
+    check_truth(
+        journal,
+        sim,
+        mode=mode,
+        complete=complete,
+        allow_unknown=allow_unknown,
+        recording=recording,
+    )

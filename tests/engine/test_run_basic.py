@@ -6,6 +6,7 @@ import trio.testing
 
 from campaigner.simulator import Scenario
 from tests.engine.harness import run_against_sim, write_campaign
+from tests.engine.truth import check_truth
 
 AGENT_FIRST = """
 name: basic
@@ -55,3 +56,6 @@ async def test_every_contact_reaches_an_outcome(
     # every call the simulator placed is in the journal, once
     sids = {r["sid"] for r in journal.conn.execute("SELECT sid FROM calls WHERE sid IS NOT NULL")}
     assert {c.sid for c in out.sim.calls()} == sids
+    # ... and each with what really happened on its legs, talk time and recording
+    verdict = check_truth(journal, out.sim, recording=False)
+    assert verdict.checked == len(sids)

@@ -9,6 +9,7 @@ import trio.testing
 
 from campaigner.simulator import Scenario
 from tests.engine.harness import IST, run_against_sim, write_campaign
+from tests.engine.truth import check_truth
 
 # Two requests precede the first dial, one limiter interval (60/180 s) each: the caller
 # ID's health (v2 details: no heartbeat is journaled) and the contact's DND lookup.
@@ -28,7 +29,9 @@ schedule:
 
 
 def call_times(out: object) -> list[datetime]:
+    """When each call was dialed, after checking every call's outcome is the true one."""
     journal = out.journal()  # type: ignore[attr-defined]
+    check_truth(journal, out.sim, recording=False)  # type: ignore[attr-defined]
     rows = journal.conn.execute("SELECT intent_at FROM calls ORDER BY id").fetchall()
     return [datetime.fromtimestamp(r[0], UTC).astimezone(IST) for r in rows]
 
