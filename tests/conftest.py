@@ -24,6 +24,8 @@ def _hermetic(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in list(os.environ):
         if name.startswith(("EXOTEL_", "CAMPAIGNER_")):
             monkeypatch.delenv(name, raising=False)
+    # runner locks (campaigner.store.locks) of this test only, not the user's
+    monkeypatch.setenv("CAMPAIGNER_LOCK_DIR", str(tmp_path / "runner-locks"))
     monkeypatch.chdir(tmp_path)
 
     real_send = httpx.AsyncHTTPTransport.handle_async_request

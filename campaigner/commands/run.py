@@ -23,6 +23,7 @@ from campaigner.sandbox import SANDBOX_CALLBACKS, Sandbox
 from campaigner.schedule import CallingSchedule
 from campaigner.settings import load_exotel_settings
 from campaigner.simulator import Scenario, load_scenario
+from campaigner.store.locks import RunnerKey, check_runner
 
 NAME = "run"
 HELP = "Run a campaign (or resume it) until every contact has a final outcome."
@@ -71,6 +72,9 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("--scenario only applies with --sandbox")
         settings = load_exotel_settings()
         settings.require_credentials()
+        # another runner of this campaign on this account: said before any preflight
+        runner = RunnerKey(settings.account_sid or "", loaded.campaign.name)
+        check_runner(runner, loaded.journal_path)
         options = _options(args, RunOptions(settings=settings))
         result = trio.run(partial(run_campaign, loaded, options, report=_say))
     _summarise(result, loaded)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from contextlib import suppress
 from dataclasses import asdict
 from datetime import datetime
 
@@ -35,6 +36,7 @@ from campaigner.errors import (
     OutcomeUnknownError,
     RateLimitedError,
     StateError,
+    StateWriteError,
     TransportError,
 )
 from campaigner.exotel.classify import ndnc_number
@@ -154,6 +156,12 @@ class Dialer:
                 request=_redacted(spec),
                 at=now.timestamp(),
             )
+        except StateWriteError:
+            # The intent could not be written (disk full, read-only): no POST leaves, the
+            # run stops (exit 4, resumable). The claim is given back if the disk allows.
+            with suppress(StateWriteError):
+                self.rules.release(row.phone, now.timestamp())
+            raise
         except StateError:
             log.info("contact %s changed before dialing; skipped this turn", row.phone)
             self.rules.release(row.phone, now.timestamp())

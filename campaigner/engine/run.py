@@ -59,6 +59,7 @@ from campaigner.schedule import CallingSchedule
 from campaigner.screening.frequency import CallingRules
 from campaigner.settings import CampaignerSettings, ExotelSettings, load_campaigner_settings
 from campaigner.store.journal import Journal
+from campaigner.store.locks import RunnerKey
 from campaigner.store.shared import SANDBOX_SHARED_FILE, SHARED_FILE, SharedState
 
 log = logging.getLogger("campaigner.run")
@@ -112,7 +113,14 @@ async def run_campaign(
     """Run (or resume) ``loaded`` until every contact is final, the deadline, or a stop."""
     clock = clock or TrioWallClock()
     own = options.campaigner or load_campaigner_settings()
-    journal = Journal.open(loaded.journal_path)
+    # One runner per (account, campaign name), whatever the file's `state` (sandbox runs
+    # dial nobody and take none): campaigner.store.locks.
+    runner = (
+        None
+        if options.sandbox
+        else RunnerKey(options.settings.account_sid or "", loaded.campaign.name)
+    )
+    journal = Journal.open(loaded.journal_path, runner=runner)
     try:
         # Sandbox runs keep their own shared state: simulated DND answers and calls must
         # never decide who a real run may call.

@@ -5,15 +5,18 @@ twice or a placed call being forgotten. So the intent of a call is committed
 before its POST leaves, its SID as soon as the answer arrives, and every callback
 and poll result before it is acted on. Each method below is one transaction.
 
-SQLite runs in WAL mode with ``synchronous=NORMAL`` on one connection, called
-directly from the trio thread: commits take tens of microseconds, which keeps
-virtual time exact in tests (notes/stack.md, section 5). Only one process may
-hold a journal for writing; a lock file beside it enforces that.
+SQLite runs in WAL mode with ``synchronous=FULL`` on one connection, called
+directly from the trio thread: a commit is on disk when it returns, so an intent
+survives a power cut (campaigner.store.sqlite; the fsync's cost is measured in
+docs/benchmarks.md). Only one process may hold a journal for writing (a lock file
+beside it), and only one may run a campaign of an account (campaigner.store.locks).
+The journal, its sidecars and its lock are ``0600``: they hold customers' numbers
+and the callback token. A disk that cannot be written is a StateWriteError (exit 4),
+raised before the POST whose intent could not be written.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import sqlite3
@@ -24,8 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from campaigner.errors import StateError
+from campaigner.store.files import private_dir
+from campaigner.store.locks import Held, RunnerKey, exclusive, hold_runner
 from campaigner.store.schema import DDL, SCHEMA_VERSION
-from campaigner.store.sqlite import connect, connect_readonly, immediate
+from campaigner.store.sqlite import connect, connect_readonly, immediate, unwritable_error
 
 OPEN_STATES = ("intent", "placed", "ambiguous")
 
@@ -89,22 +94,35 @@ class SidTaken(StateError):
 class Journal:
     """One campaign's SQLite journal. Create with :meth:`open` (writer) or :meth:`read`."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path, lock_fd: int | None) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        path: Path,
+        lock_fd: int | None,
+        runner_fd: int | None = None,
+    ) -> None:
         self.conn = conn
         self.path = path
         self._lock_fd = lock_fd
+        self._runner_fd = runner_fd
 
     # -- opening -----------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path) -> Journal:
-        """Open (creating if needed) for writing; raises StateError if another run holds it."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        lock_fd = _lock(path.with_suffix(path.suffix + ".lock"))
+    def open(cls, path: Path, *, runner: RunnerKey | None = None) -> Journal:
+        """Open (creating if needed) for writing; raises StateError if another run holds it.
+
+        ``runner``: also hold the campaign's runner lock (a real run), so a copy of the
+        campaign with another ``state`` cannot run beside this one.
+        """
+        runner_fd = hold_runner(runner, path) if runner is not None else None
+        lock_fd: int | None = None
         try:
+            private_dir(path.parent)
+            lock_fd = _lock(path.with_suffix(path.suffix + ".lock"))
             conn = _connect(path)
             conn.executescript(DDL)
-            journal = cls(conn, path, lock_fd)
+            journal = cls(conn, path, lock_fd, runner_fd)
             version = journal.get_meta("schema_version")
             if version is None:
                 journal.set_meta("schema_version", str(SCHEMA_VERSION))
@@ -112,7 +130,9 @@ class Journal:
                 raise StateError(f"{path}: journal schema {version} is not {SCHEMA_VERSION}")
             return journal
         except BaseException:
-            os.close(lock_fd)
+            for fd in (lock_fd, runner_fd):
+                if fd is not None:
+                    os.close(fd)
             raise
 
     @classmethod
@@ -135,9 +155,10 @@ class Journal:
 
     def close(self) -> None:
         self.conn.close()
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        for fd in (self._lock_fd, self._runner_fd):
+            if fd is not None:
+                os.close(fd)
+        self._lock_fd = self._runner_fd = None
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -302,7 +323,11 @@ class Journal:
         request: Mapping[str, Any],
         at: float,
     ) -> int:
-        """Commit the intent to call before the POST leaves; the contact becomes active."""
+        """Commit the intent to call before the POST leaves; the contact becomes active.
+
+        On disk when this returns (``synchronous=FULL``): a power cut cannot forget it.
+        If it cannot be written (StateWriteError), nothing is recorded and no POST leaves.
+        """
         with self.transaction() as conn:
             updated = conn.execute(
                 "UPDATE contacts SET state = 'active', updated_at = ? "
@@ -578,23 +603,19 @@ def _connect(path: Path) -> sqlite3.Connection:
         conn.execute("PRAGMA foreign_keys=ON")
         return conn
     except sqlite3.DatabaseError as exc:
-        raise StateError(f"{path}: cannot open the journal ({exc})") from exc
+        raise unwritable_error(path, exc) or StateError(
+            f"{path}: cannot open the journal ({exc})"
+        ) from exc
 
 
 def _lock(lock_path: Path) -> int:
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
-        os.close(fd)
+        return exclusive(lock_path, str(os.getpid()))
+    except Held as held:
         raise StateError(
-            f"{lock_path.with_suffix('')}: another run is using this journal (pid {holder}); "
-            "wait for it to finish or stop it first"
+            f"{lock_path.with_suffix('')}: another run is using this journal "
+            f"(pid {held.holder[:64] or 'unknown'}); wait for it to finish or stop it first"
         ) from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, str(os.getpid()).encode(), 0)
-    return fd
 
 
 def contact_row(row: sqlite3.Row) -> ContactRow:

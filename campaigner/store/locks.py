@@ -104,6 +104,14 @@ def hold_runner(key: RunnerKey, journal: Path) -> int:
         ) from None
 
 
+def check_runner(key: RunnerKey, journal: Path) -> None:
+    """Refuse at once (before any preflight asks Exotel anything) if the campaign runs.
+
+    Takes the runner lock and lets it go: the run itself takes it again when it starts.
+    """
+    os.close(hold_runner(key, journal))
+
+
 def _describe(holder: str) -> tuple[str, str]:
     try:
         data = json.loads(holder)
