@@ -2,9 +2,10 @@
 
 exotel-api.md (FAQ): on 429 back off exponentially from 1 s, doubling, at most 5 tries;
 5xx "retry after a delay". That holds for GETs only. A connect POST is sent exactly once:
-if its answer is lost after the request may have left, the call may exist, and dialing
-again could ring a customer twice; it raises OutcomeUnknownError so the engine can
-reconcile through bulk call details instead.
+if its answer is lost after the request may have left, or is anything but one of Exotel's
+own refusals (a proxy's 408 or 499, a 5xx), the call may exist, and dialing again could
+ring a customer twice; it raises OutcomeUnknownError so the engine can reconcile through
+bulk call details instead.
 
 Every httpx exception is translated here and chained as ``__cause__`` (STYLE habit 5);
 nothing above this module sees an httpx type. Credentials never reach a message: they
@@ -25,7 +26,6 @@ from campaigner.errors import (
     ExotelError,
     OutcomeUnknownError,
     ProtocolError,
-    RateLimitedError,
     TransportError,
 )
 from campaigner.exotel.bodies import BodyError, decode_body
@@ -46,6 +46,13 @@ _NOT_SENT: tuple[type[Exception], ...] = (
     httpx.PoolTimeout,
     httpx.UnsupportedProtocol,
 )
+# Exotel's own refusals of a connect, the only answers that prove no call was made: the
+# v1 connect page's 400 (bad parameters), 401, 403 (NDNC included), 404 and 429, and the
+# v3 error table's 400, 401, 404, 409 and 405/10712 (VoIP not allowed). Anything else
+# after the request left (a proxy's 408 or 499 after forwarding it, a 5xx, an unknown 4xx,
+# an unreadable 2xx) leaves the call's existence unknown.
+_REFUSALS = frozenset({400, 401, 403, 404, 409, 429})
+_REFUSAL_CODES = {405: frozenset({"10712"})}
 # Worth another try for an idempotent GET.
 _RETRYABLE: tuple[type[Exception], ...] = (
     httpx.TimeoutException,
@@ -207,10 +214,14 @@ class Sender:
         return Answer(status=status, doc=doc)
 
     def _after_post(self, exc: ExotelError, req: WireRequest) -> ExotelError:
-        """What a failed connect answer means for "was the call created?"."""
-        if isinstance(exc, RateLimitedError) or exc.status == 0 or 400 <= exc.status < 500:
-            return exc  # refused before creating the call: safe to report as is
-        # A 5xx (or an unreadable 2xx) after sending: the call may exist.
+        """What a failed connect answer means for "was the call created?".
+
+        Only proof is proof: an answer that is not one of Exotel's documented refusals
+        (``_REFUSALS``) says nothing about the call, so it becomes OutcomeUnknownError and
+        the engine reconciles before the contact can be dialed again.
+        """
+        if refused(exc.status, exc.code):
+            return exc  # Exotel refused it: no call was created; safe to report as is
         why = f"the call may or may not exist ({exc.message})"
         return self._error(OutcomeUnknownError, req, why, exc.status, exc.code)
 
@@ -233,6 +244,11 @@ class Sender:
     ) -> ExotelError:
         err = cls(message, status=status, code=code, method=req.method, path=req.path)
         return self._scrub.error(err)
+
+
+def refused(status: int, code: str | None) -> bool:
+    """True when an answer to a connect is one of Exotel's refusals: no call exists."""
+    return status in _REFUSALS or code in _REFUSAL_CODES.get(status, frozenset())
 
 
 def _retryable(status: int) -> bool:

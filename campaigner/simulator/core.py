@@ -223,6 +223,13 @@ class Simulator:
                 self._create(call, plan, ctx)
                 call.lost = 2
             return self.server_error(ctx)
+        if faults.connect_proxy_timeout and rng.random() < faults.connect_proxy_timeout:
+            # A proxy in front of Exotel forwarded the POST, then gave up waiting for the
+            # answer (nginx's 499, a load balancer's 408): the call exists all the same.
+            self._create(call, plan, ctx)
+            call.lost = 2
+            status = rng.choice((408, 499))
+            return plain(status, "Request Timeout" if status == 408 else "Client Closed Request")
         if rng.random() < faults.connect_ambiguous:
             self._create(call, plan, ctx)
             call.lost = 1

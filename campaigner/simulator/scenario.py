@@ -144,6 +144,7 @@ class Faults(_Model):
     connect_ambiguous: float = Field(0.0, ge=0, le=1)  # call created, answer lost
     connect_5xx: float = Field(0.0, ge=0, le=1)
     connect_5xx_created: float = Field(0.5, ge=0, le=1)  # share of those 5xx that create it
+    connect_proxy_timeout: float = Field(0.0, ge=0, le=1)  # call created, a proxy's 408/499
     get_5xx: float = Field(0.0, ge=0, le=1)
     plain_401: float = Field(0.0, ge=0, le=1)  # a 401 body that is not JSON
     plain_429: float = Field(0.0, ge=0, le=1)  # a 429 body that is not JSON

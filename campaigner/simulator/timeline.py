@@ -104,7 +104,7 @@ class SimCall:
         self.end = 0
         self.opts: CallOptions | None = None
         self.drift = 0  # bits choosing how field types drift (see render modules)
-        self.lost = 0  # 1: answer deliberately lost (ambiguous); 2: 5xx after creating it
+        self.lost = 0  # 1: answer lost on purpose; 2: a 5xx, 408 or 499 for a call made
         self.next_event = 0  # index of the next status callback event to dispatch
 
     @property

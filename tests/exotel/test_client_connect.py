@@ -12,9 +12,13 @@ import trio
 from campaigner.domain import CallSpec
 from campaigner.errors import (
     AgentBusyError,
+    AuthError,
     BadRequestError,
+    ConflictError,
     DndRefusedError,
     ExotelError,
+    ForbiddenError,
+    NotFoundError,
     OutcomeUnknownError,
     RateLimitedError,
     TransportError,
@@ -118,6 +122,51 @@ async def test_5xx_is_outcome_unknown(settings: ExotelSettings, status: int) -> 
     assert type(err) is OutcomeUnknownError
     assert (err.status, err.message) == (status, "the call may or may not exist (boom)")
     assert len(exotel.sent) == 1
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        httpx.Response(408, text="<html><body>408 Request Time-out</body></html>"),
+        httpx.Response(499, text="client closed request"),
+        httpx.Response(408),
+        json_response(410, {"RestException": {"Status": 410, "Message": "Gone"}}),
+        httpx.Response(302, headers={"Location": "http://elsewhere.test/"}),
+        httpx.Response(405, text="Method Not Allowed"),
+    ],
+)
+async def test_an_answer_that_is_not_exotels_refusal_is_outcome_unknown(
+    settings: ExotelSettings, response: httpx.Response
+) -> None:
+    # A proxy that timed out after forwarding the POST answers 408 or 499: Exotel may
+    # well have created the call, so only reconciliation may say it did not.
+    exotel, err = await connect(settings, response)
+    assert type(err) is OutcomeUnknownError
+    assert err.status == response.status_code
+    assert err.message.startswith("the call may or may not exist")
+    assert len(exotel.sent) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "refused"),
+    [
+        (400, 1002, BadRequestError),
+        (401, 1010, AuthError),
+        (403, 1, ForbiddenError),
+        (404, 10716, NotFoundError),
+        (405, 10712, BadRequestError),
+        (409, 1012, ConflictError),
+        (429, 10724, RateLimitedError),
+    ],
+)
+async def test_exotels_documented_refusals_prove_no_call(
+    settings: ExotelSettings, status: int, code: int, refused: type[ExotelError]
+) -> None:
+    body = v3_failure(status, code, "refused")
+    _, err = await connect(settings, json_response(status, body), V3)
+    assert isinstance(err, refused)
+    assert not isinstance(err, OutcomeUnknownError)
+    assert (err.status, err.code) == (status, str(code))
 
 
 async def test_429_is_rate_limited_not_retried(settings: ExotelSettings) -> None:
