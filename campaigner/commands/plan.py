@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from campaigner.campaign.loader import load_campaign
 from campaigner.compile.plan import Plan, ScreeningPlan, build_plan, first_calls, minutes_text
 from campaigner.engine.screen import ScreeningCount
+from campaigner.errors import UsageError
 from campaigner.exotel import build_connect
 from campaigner.settings import load_exotel_settings
 
@@ -39,6 +40,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.show < 0:
+        raise UsageError(f"--show {args.show}: must be >= 0 (the number of requests to print)")
+    if not args.call_minutes > 0:
+        raise UsageError(f"--call-minutes {args.call_minutes}: must be > 0")
     now = datetime.now(UTC)
     counted, observe = ScreeningCount.observer(now.timestamp())
     try:

@@ -16,6 +16,7 @@ from campaigner.domain import Outcome
 from campaigner.engine.breaker import CircuitBreaker
 from campaigner.engine.gate import EngineGate
 from campaigner.engine.limiter import RateLimiter
+from campaigner.engine.outage import Outage
 from campaigner.engine.registry import AgentPool, CallerIds, CallRegistry, Slots
 from campaigner.exotel.client import ExotelClient
 from campaigner.schedule import CallingSchedule
@@ -130,6 +131,7 @@ class RunContext:
     stop_dialing: trio.Event = field(default_factory=trio.Event)
     dialing_done: trio.Event = field(default_factory=trio.Event)
     paused: str | None = None  # why the run paused itself (it ends with EXIT_PAUSED)
+    outage: Outage = field(default_factory=Outage)  # Exotel out of reach (engine/outage.py)
 
     def now(self) -> float:
         """Wall-clock epoch seconds (from the injected clock)."""

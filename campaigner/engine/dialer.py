@@ -8,6 +8,11 @@ then a caller ID that is up, then the rate limiter's "connect" grant. Only after
 grant is the call recorded in the shared call history, its intent journaled and the
 POST sent, in its own task, so that dialing keeps the pace of the budget however
 slowly Exotel answers.
+
+While Exotel cannot be reached (a connect that could not leave), dialing backs off
+between probes instead of trying the next contact at once, spends no attempt, and
+gives up (the run stops, resumable) once the outage lasts the run's
+``unreachable_timeout`` (``campaigner.engine.outage``).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from collections import deque
 from contextlib import suppress
 from dataclasses import asdict
 from datetime import datetime
+from functools import partial
 
 import trio
 
@@ -118,15 +124,21 @@ class Dialer:
         self._taken.add(row.id)
         try:
             caller_id = await self._caller_id()
-            if caller_id is None:
+            if caller_id is None or not await self._outage_backoff():
                 self._queue.appendleft(row)
                 return None
-            await ctx.limiter.acquire("connect")
-            now = ctx.clock.now()
-            if ctx.stop_dialing.is_set() or not ctx.schedule.is_open(now):
-                self._queue.appendleft(row)  # the grant is spent; the contact waits
-                return None
-            return self._begin(row, agent, caller_id, now)
+            job: tuple[OpenCall, CallSpec, ResolvedAgent | None] | None = None
+            try:
+                await ctx.limiter.acquire("connect")
+                now = ctx.clock.now()
+                if ctx.stop_dialing.is_set() or not ctx.schedule.is_open(now):
+                    self._queue.appendleft(row)  # the grant is spent; the contact waits
+                    return None
+                job = self._begin(row, agent, caller_id, now)
+                return job
+            finally:
+                if job is None:
+                    ctx.outage.probing = False  # no probe left: the next call may probe
         finally:
             self._taken.discard(row.id)
 
@@ -192,9 +204,46 @@ class Dialer:
                 return None
         return number
 
+    async def _outage_backoff(self) -> bool:
+        """While Exotel is out of reach, wait for the next probe; False once dialing stops."""
+        ctx = self.ctx
+        outage = ctx.outage
+        # One probe at a time: the calls behind it wait for its fate.
+        while outage.active and (outage.probing or trio.current_time() < outage.next_probe):
+            if self._gave_up() or ctx.stop_dialing.is_set():
+                return False
+            # Shown, not journaled: the outage was said once when it began.
+            ctx.stats.waiting_reason = "Exotel unreachable: dialing backs off until it answers"
+            wake = max(outage.next_probe, trio.current_time() + 1.0)
+            await unless_set(ctx.stop_dialing, partial(ctx.wake_dialer.wait_until, wake))
+        if outage.active:
+            outage.probing = True
+        return not self._gave_up() and not ctx.stop_dialing.is_set()
+
+    def _gave_up(self) -> bool:
+        """Stop the run once Exotel has been out of reach for the run's whole patience."""
+        ctx = self.ctx
+        now = trio.current_time()
+        if ctx.outage.expired(now):
+            ctx.outage.gave_up = True
+            ctx.pause("unreachable_stop", ctx.outage.message())
+        return ctx.outage.gave_up
+
+    def _unreachable(self, exc: ExotelError) -> None:
+        if self.ctx.outage.failed(trio.current_time(), exc.message):
+            patience = self.ctx.outage.patience()
+            self.ctx.note(
+                "unreachable",
+                f"Exotel unreachable ({exc.message}): dialing backs off (no attempt spent); "
+                f"the run stops if this lasts {patience}",
+                error=exc.message,
+            )
+
     async def _next_contact(self) -> ContactRow | None:
         ctx = self.ctx
         while not ctx.stop_dialing.is_set():
+            if self._gave_up():
+                return None
             now = ctx.clock.now()
             opens = ctx.schedule.next_open(now)
             if opens is None:
@@ -247,6 +296,8 @@ class Dialer:
         wake = started + SCREENING_RECHECK
         if next_due is not None:
             wake = min(wake, ctx.clock.trio_at_epoch(next_due))
+        if ctx.outage.since is not None:  # lookups cannot reach Exotel: stop on time
+            wake = min(wake, ctx.outage.since + ctx.outage.give_up_after)
         await unless_set(ctx.stop_dialing, lambda: ctx.screening.available.wait_until(wake))
         ctx.stats.screening_wait += trio.current_time() - started
 
@@ -287,7 +338,10 @@ class Dialer:
             self._ndnc(call, exc)
         except (AgentBusyError, ConflictError) as exc:
             self._agent_refused(call, exc)
-        except (RateLimitedError, TransportError) as exc:
+        except TransportError as exc:
+            self._unreachable(exc)
+            self._refused(call, exc, final=None)
+        except RateLimitedError as exc:
             self._refused(call, exc, final=None)
         except AuthError as exc:
             self._refused(call, exc, final=None)
@@ -298,6 +352,9 @@ class Dialer:
             self.tracker.placed(call, obs)
         finally:
             ctx.gate.forget_current_task()
+            if ctx.outage.probing:
+                ctx.outage.probing = False
+                ctx.wake_dialer.set()
 
     def _ndnc(self, call: OpenCall, exc: DndRefusedError) -> None:
         """403 NDNC: the number it names is on the registry; remember it for every campaign.
@@ -394,7 +451,9 @@ class Dialer:
         ctx.registry.remove(call)
         ctx.slots.release()
         ctx.wake_dialer.set()
-        log.info("call to %s not placed: %s", call.phone, exc)
+        # An outage is said once (engine/outage.py), not once per contact it hit.
+        level = logging.DEBUG if isinstance(exc, TransportError) else logging.INFO
+        log.log(level, "call to %s not placed: %s", call.phone, exc)
 
 
 def _e164(number: str | None) -> str | None:

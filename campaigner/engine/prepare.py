@@ -62,6 +62,20 @@ class Preparation:
         return lines
 
 
+def check_journal(loaded: LoadedCampaign, *, sandbox: bool) -> None:
+    """Before any preflight: the journal is free and of this kind (raises StateError).
+
+    A second run must hear "another run holds the journal", not "the callback port is
+    in use" (the first run holds both), and a real run must not ask Exotel anything for
+    a journal it would refuse anyway. Creates nothing.
+    """
+    if not loaded.journal_path.exists():
+        return
+    with Journal.open(loaded.journal_path) as journal:
+        _same_campaign(journal, loaded)
+        _same_kind(journal, sandbox)
+
+
 def prepare_journal(
     journal: Journal, loaded: LoadedCampaign, at: float, *, sandbox: bool = False
 ) -> Preparation:
@@ -71,12 +85,7 @@ def prepare_journal(
     resuming a sandbox journal for real would take simulated calls for real ones and
     dial nobody, and a sandbox run must never write simulated calls into a real one.
     """
-    name = journal.get_meta("campaign")
-    if name is not None and name != loaded.campaign.name:
-        raise StateError(
-            f"{journal.path}: this journal belongs to campaign '{name}', "
-            f"not '{loaded.campaign.name}'"
-        )
+    name = _same_campaign(journal, loaded)
     _same_kind(journal, sandbox)
     resumed = name is not None
     token = journal.get_meta("callback_token") or secrets.token_urlsafe(24)
@@ -119,6 +128,17 @@ def prepare_journal(
             sections=prep.changed_sections,
         )
     return prep
+
+
+def _same_campaign(journal: Journal, loaded: LoadedCampaign) -> str | None:
+    """The campaign the journal belongs to (None: new); StateError if another."""
+    name = journal.get_meta("campaign")
+    if name is not None and name != loaded.campaign.name:
+        raise StateError(
+            f"{journal.path}: this journal belongs to campaign '{name}', "
+            f"not '{loaded.campaign.name}'"
+        )
+    return name
 
 
 def _same_kind(journal: Journal, sandbox: bool) -> None:

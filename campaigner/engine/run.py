@@ -17,7 +17,8 @@
 Exception groups stay inside: the caller sees one ``CampaignerError`` (or a
 ``RunResult``). Every state change is journaled before it is acted upon, so any
 stop, clean or not, leaves a journal that ``campaigner run`` resumes from. A run
-pauses itself (``EXIT_PAUSED``, resumable) when the circuit breaker trips.
+pauses itself (``EXIT_PAUSED``, resumable) when the circuit breaker trips, and stops
+(``EXIT_API``, resumable) when Exotel stays out of reach for ``unreachable_timeout``.
 """
 
 from __future__ import annotations
@@ -41,14 +42,18 @@ from campaigner.engine.dialer import Dialer
 from campaigner.engine.gate import EngineGate
 from campaigner.engine.health import HealthMonitor
 from campaigner.engine.limiter import RateLimiter
+from campaigner.engine.outage import GIVE_UP_AFTER, Outage
 from campaigner.engine.poller import Poller
+from campaigner.engine.preflight import listen_error
 from campaigner.engine.prepare import Preparation, prepare_journal
 from campaigner.engine.receiver import CallbackReceiver, serve_receiver
 from campaigner.engine.reconciler import Reconciler
 from campaigner.engine.registry import AgentPool, CallerIds, CallRegistry, OpenCall, Slots
 from campaigner.engine.screener import Screener
 from campaigner.engine.tracker import Tracker
+from campaigner.engine.verify import CallbackTokens, guarded_receiver
 from campaigner.errors import (
+    EXIT_API,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_PAUSED,
@@ -89,13 +94,17 @@ class RunOptions:
     sandbox: bool = False
     progress: Callable[[RunContext], Awaitable[None]] | None = None
     on_ready: Callable[[RunContext], None] | None = None  # tests: inspect the wiring
+    # seconds Exotel may stay out of reach before the run stops (resumable, EXIT_API)
+    unreachable_timeout: float = GIVE_UP_AFTER
+    # the command that resumes this run, as the operator typed it (pasteable)
+    resume_hint: str = "campaigner run FILE"
 
 
 @dataclass
 class RunResult:
     """How a run ended."""
 
-    reason: str  # complete | deadline | interrupted | paused
+    reason: str  # complete | deadline | interrupted | paused | unreachable
     exit_code: int
     counts: dict[str, int]
     stats: RunStats
@@ -153,21 +162,29 @@ async def _run(
         {k: v for k, v in journal.counts().items() if k not in ("ready", "active")}
     )
     public = options.public_url or campaign.callbacks.public_url
-    status_url = callback_url(public, prep.token, campaign.api) if public else None
+    # a new callback token for every run (older ones stay valid for their own open calls)
+    token = CallbackTokens.rotate(journal, clock.now().timestamp()).current
+    status_url = callback_url(public, token, campaign.api) if public else None
     if status_url is None:
         report("no callbacks.public_url: calls are tracked by polling only")
     reason = "failed"
     paused: str | None = None
     interrupted = trio.Event()
+    outage = Outage(give_up_after=options.unreachable_timeout)
+
+    def answered(purpose: str, status: int, code: str | None) -> None:
+        at = clock.now().timestamp()
+        journal.log_request(at, purpose, status, code)
+        since = outage.reached()  # any answer at all: Exotel is reachable
+        if since is not None:
+            message = f"Exotel answers again after {trio.current_time() - since:.0f} s"
+            journal.log(at, "reachable", message)
+            log.info(message)
+
     try:
         async with trio.open_nursery() as nursery:
             limiter = await nursery.start(RateLimiter(campaign.pacing.requests_per_minute).run)
-            gate = EngineGate(
-                limiter,
-                lambda purpose, status, code: journal.log_request(
-                    clock.now().timestamp(), purpose, status, code
-                ),
-            )
+            gate = EngineGate(limiter, answered)
             async with ExotelClient(
                 options.settings,
                 transport=options.transport,
@@ -191,6 +208,7 @@ async def _run(
                     screening=ScreeningGate(required=campaign.screening.dnd != "call"),
                     rules=CallingRules.of(campaign.screening),
                     breaker=_breaker(campaign.health.circuit_breaker),
+                    outage=outage,
                 )
                 reason = await _serve(
                     ctx, nursery, options, own, prep, status_url, report, interrupted
@@ -204,8 +222,8 @@ async def _run(
             reason = "interrupted"
         journal.end_run(run_id, clock.now().timestamp(), reason)
     counts = journal.counts()
-    codes = {"interrupted": EXIT_INTERRUPTED, "paused": EXIT_PAUSED}
-    messages = [paused] if paused is not None and reason == "paused" else []
+    codes = {"interrupted": EXIT_INTERRUPTED, "paused": EXIT_PAUSED, "unreachable": EXIT_API}
+    messages = [paused] if paused is not None and reason in ("paused", "unreachable") else []
     return RunResult(reason, codes.get(reason, EXIT_OK), counts, stats, prep, messages)
 
 
@@ -234,27 +252,33 @@ async def _serve(
     )
     secret = own.heartbeat_token.get_secret_value() if own.heartbeat_token else None
     _say_heartbeats(secret, status_url, report)
-    app = CallbackReceiver(
-        prep.token,
-        tracker.observe,
+    app = guarded_receiver(
+        ctx,
+        tracker,
+        nursery,
         heartbeat_token=secret,
         on_heartbeat=health.on_heartbeat if secret else None,
     )
     shutdown = trio.Event()
     if options.serve_callbacks and status_url is not None:
-        bound = await nursery.start(
-            lambda task_status: serve_receiver(
-                app,
-                ctx.loaded.campaign.callbacks.listen,
-                shutdown=shutdown,
-                task_status=task_status,
+        try:
+            bound = await nursery.start(
+                lambda task_status: serve_receiver(
+                    app,
+                    ctx.loaded.campaign.callbacks.listen,
+                    shutdown=shutdown,
+                    task_status=task_status,
+                )
             )
-        )
+        except OSError as exc:  # taken since the preflight looked
+            raise listen_error(ctx.loaded, exc) from None
         report(f"listening for callbacks on {bound}")
     if options.extra_services is not None:
         await options.extra_services(nursery, app)
     if options.handle_signals:
-        await nursery.start(_watch_signals, ctx, interrupted, options.grace, nursery, report)
+        await nursery.start(
+            _watch_signals, ctx, interrupted, options.grace, nursery, report, options.resume_hint
+        )
     await nursery.start(Poller(ctx, tracker).run)
     await nursery.start(Reconciler(ctx, tracker).run)
     if ctx.screening.required:
@@ -270,10 +294,12 @@ async def _serve(
     shutdown.set()
     if interrupted.is_set():
         return "interrupted"
+    if ctx.outage.gave_up:
+        return "unreachable"
     if ctx.paused is not None:
         report(
-            f"paused: {ctx.paused}. Fix the cause, then `campaigner run "
-            f"{ctx.loaded.path.name}` resumes (the breaker's window starts empty)"
+            f"paused: {ctx.paused}. Fix the cause, then `{options.resume_hint}` resumes "
+            "(the breaker's window starts empty)"
         )
         return "paused"
     if ctx.schedule.next_open(ctx.clock.now()) is None:
@@ -342,6 +368,7 @@ async def _watch_signals(
     grace: float,
     nursery: trio.Nursery,
     report: Reporter,
+    resume_hint: str,
     *,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
@@ -354,7 +381,7 @@ async def _watch_signals(
         task_status.started()
         async for _ in signals:
             if interrupted.is_set():
-                report("stopping now; `campaigner run` resumes where this left off")
+                report(f"stopping now; `{resume_hint}` resumes where this left off")
                 nursery.cancel_scope.cancel()
                 return
             interrupted.set()
@@ -362,7 +389,7 @@ async def _watch_signals(
             ctx.wake_dialer.set()
             report(
                 f"stopping: no new calls; following {len(ctx.registry)} calls in flight for up "
-                f"to {grace:.0f}s (Ctrl-C again to stop now; `campaigner run` resumes)"
+                f"to {grace:.0f}s (Ctrl-C again to stop now; `{resume_hint}` resumes)"
             )
             ctx.note("interrupted", "operator asked to stop")
             nursery.start_soon(_cancel_after, nursery.cancel_scope, grace)

@@ -29,7 +29,13 @@ from functools import partial
 import trio
 
 from campaigner.engine.context import RunContext, unless_set
-from campaigner.errors import AuthError, BadRequestError, ExotelError, NotFoundError
+from campaigner.errors import (
+    AuthError,
+    BadRequestError,
+    ExotelError,
+    NotFoundError,
+    TransportError,
+)
 from campaigner.exotel.client import ExotelClient
 from campaigner.screening.dnd import may_call, needs_lookup
 from campaigner.store import screened
@@ -44,6 +50,10 @@ LOOKAHEAD_MAX = 200
 RETRY_AFTER = 60.0  # seconds before contacts whose lookup failed are tried again
 RECHECK = 30.0  # re-count the lookahead at least this often
 REFUSED = "refused"  # NumberInfo.source of a number Exotel would not look up
+
+
+class _Unreachable(Exception):
+    """A lookup could not reach Exotel: this pass stops."""
 
 
 @dataclass
@@ -92,7 +102,12 @@ class Screener:
                 break
             after = batch[-1].seq
             await self._room()
-            await self._screen(batch)
+            try:
+                await self._screen(batch)
+            except _Unreachable:
+                # Every other lookup would fail the same way (each after the client's
+                # retries): try again later; the dialer gives up if it lasts.
+                return True
         return self._failed > 0
 
     async def _screen(self, batch: list[ContactRow]) -> None:
@@ -131,6 +146,17 @@ class Screener:
             info = await look_up(ctx.client, ctx.shared, phone, ctx.now())
         except AuthError:
             raise
+        except TransportError as exc:
+            self._failed += 1
+            if ctx.outage.failed(trio.current_time(), exc.message):
+                patience = ctx.outage.patience()
+                ctx.note(
+                    "unreachable",
+                    f"Exotel unreachable ({exc.message}): DND lookups retry every minute; "
+                    f"the run stops if this lasts {patience}",
+                    error=exc.message,
+                )
+            raise _Unreachable from None
         except ExotelError as exc:
             self._failed += 1
             self._warn("lookup_failed", f"DND lookups are failing ({exc}); retrying in a minute")
@@ -170,10 +196,13 @@ class Screener:
         await unless_set(stop, lambda: gate.consumed.wait_until(deadline))
 
     def _warn(self, kind: str, message: str) -> None:
-        log.warning(message)
-        if kind not in self._warned:
-            self._warned.add(kind)
-            self.ctx.note(kind, message)
+        """Said once per kind (a warning, journaled); repeats only at debug level."""
+        if kind in self._warned:
+            log.debug(message)
+            return
+        self._warned.add(kind)
+        self.ctx.journal.log(self.ctx.now(), kind, message)
+        log.warning(message, extra={"kind": kind})
 
     def _summary(self) -> None:
         stats = self.ctx.stats

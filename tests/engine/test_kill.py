@@ -72,7 +72,7 @@ async def test_kill_9_anywhere_then_resume(tmp_path: Path) -> None:
         assert b"stopping: no new calls" in interrupted.stderr
         with trio.fail_after(180):
             final = await trio.run_process(
-                campaigner(["run", str(campaign), "-q"]),
+                campaigner(["run", str(campaign), "-q", "--yes"]),
                 env=env,
                 capture_stdout=True,
                 capture_stderr=True,
@@ -94,7 +94,7 @@ async def run_and_kill(
 ) -> subprocess.CompletedProcess[bytes]:
     """Start a run and send it ``sig`` ``after`` seconds (real time) from its start, or
     from when its stderr shows ``live``; return once it has ended."""
-    args = campaigner(["run", str(campaign), "-q", "--grace", str(grace)])
+    args = campaigner(["run", str(campaign), "-q", "--yes", "--grace", str(grace)])
     process = await trio.lowlevel.open_process(
         args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
