@@ -6,6 +6,7 @@ Campaign files never hold credentials (the loader rejects them). Secrets are
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -31,6 +32,7 @@ ENV_NAMES = (
     "EXOTEL_CCM_BASE_URL",
     "CAMPAIGNER_HEARTBEAT_TOKEN",
     "CAMPAIGNER_HEARTBEAT_INTERVAL",
+    "CAMPAIGNER_ALLOW_PATHS",
 )
 
 
@@ -152,6 +154,17 @@ def load_campaigner_settings() -> CampaignerSettings:
         return CampaignerSettings()
     except ValidationError as exc:
         raise ConfigError(_describe(exc, "CAMPAIGNER_")) from None
+
+
+def allowed_paths_setting() -> list[str]:
+    """``CAMPAIGNER_ALLOW_PATHS``: folders (``os.pathsep``-separated) campaign files may name.
+
+    Read from the process environment only, never from ``.env``: a ``.env`` can arrive
+    with a pull request's checkout, and this setting exists to widen what such a
+    campaign file may read (docs/campaign-format.md, "Paths").
+    """
+    value = os.environ.get("CAMPAIGNER_ALLOW_PATHS", "")
+    return [part for part in value.split(os.pathsep) if part.strip()]
 
 
 def _describe(exc: ValidationError, prefix: str) -> str:

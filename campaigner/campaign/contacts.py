@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from campaigner.campaign.model import Contacts
 from campaigner.campaign.resolved import Contact, RejectedRow
 from campaigner.campaign.seen import SeenNumbers
-from campaigner.campaign.sources import RawRow, Row
+from campaigner.campaign.sources import RawRow, Row, shown
 from campaigner.errors import Problem
 from campaigner.phones import InvalidPhoneNumber, normalise
 
@@ -70,10 +70,12 @@ def _flush(
 
 
 def _invalid(row: RawRow, error: InvalidPhoneNumber, contacts: Contacts) -> Iterator[ScanItem]:
-    message = str(error)
+    # A row's value is quoted short: contacts.file may name a file that is not a contact
+    # list, and the loader hides even this much when no row of the file is a contact.
+    message = f"'{shown(error.raw)}' is not a valid phone number ({error.reason})"
     if contacts.on_invalid == "skip":
         yield _problem(row, f"{message}; skipped (contacts.on_invalid: skip)", "warning")
-        yield RejectedRow(f"{row.file}:{row.line}", str(row.raw_phone), "invalid", message)
+        yield RejectedRow(f"{row.file}:{row.line}", str(row.raw_phone), "invalid", str(error))
     else:
         yield _problem(row, message, "error")
 

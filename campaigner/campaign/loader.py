@@ -5,7 +5,8 @@ bytes; parse YAML (syntax errors, duplicate keys); refuse credentials; validate
 the model (positions from ruamel, did-you-mean for unknown keys); cross-field and
 API-version rules; contacts (normalised, deduplicated, streamed); templates
 (checked against the contacts' variables and rendered for every contact).
-Relative paths in a campaign file are relative to the file's directory.
+Relative paths in a campaign file are relative to the file's directory, and confined
+to the campaign's repository (:mod:`campaigner.campaign.paths`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from campaigner.campaign.contacts import scan
 from campaigner.campaign.credentials import credential_problems
 from campaigner.campaign.model import Campaign
 from campaigner.campaign.parties import resolve_parties
+from campaigner.campaign.paths import Confinement, readable_problem, writable_problem
 from campaigner.campaign.resolved import Contact, LoadedCampaign, RejectedRow
 from campaigner.campaign.sources import CsvSource, InlineSource
 from campaigner.campaign.templates import Templates
@@ -51,6 +53,48 @@ def check_campaign(
     path: str | Path, clock: WallClock | None = None, observe: ContactObserver | None = None
 ) -> tuple[LoadedCampaign | None, list[Problem]]:
     """Every problem (errors and warnings) of the file; the campaign when there is no error."""
+    checked = check_file(path, clock, observe)
+    return checked.loaded, checked.problems
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A file's problems as shown, and the true counts behind any "... and N more" line."""
+
+    loaded: LoadedCampaign | None
+    problems: list[Problem]
+    errors: int
+    warnings: int
+
+
+def check_file(
+    path: str | Path, clock: WallClock | None = None, observe: ContactObserver | None = None
+) -> Checked:
+    """:func:`check_campaign` with the true error and warning counts."""
+    hidden = _Hidden()
+    loaded, problems = _check(path, clock, observe, hidden)
+    shown = [p for p in problems if p not in hidden.summaries]
+    errors = sum(p.severity == "error" for p in shown)
+    warnings = len(shown) - errors
+    return Checked(
+        loaded, problems, errors + hidden.counts["error"], warnings + hidden.counts["warning"]
+    )
+
+
+@dataclass
+class _Hidden:
+    """Row problems counted but not shown, and the summary lines that stand for them."""
+
+    counts: dict[str, int] = field(default_factory=lambda: {"error": 0, "warning": 0})
+    summaries: list[Problem] = field(default_factory=list)
+
+
+def _check(
+    path: str | Path,
+    clock: WallClock | None,
+    observe: ContactObserver | None,
+    hidden: _Hidden,
+) -> tuple[LoadedCampaign | None, list[Problem]]:
     display = str(path)
     file = Path(path)
     doc, problems = read_yaml(file, display)
@@ -63,12 +107,14 @@ def check_campaign(
         return None, _sorted(display, found)
     now = (clock or SystemClock()).now()
     found += [doc.problem(f.path, f.message, f.severity) for f in rules.check(campaign, now)]
-    _check_opt_out_files(doc, campaign, found)
-    source, templates = _prepare(doc, campaign, found)
+    confinement = Confinement.of(file)
+    _check_opt_out_files(doc, campaign, confinement, found)
+    _check_written(doc, campaign, confinement, found)
+    source, templates = _prepare(doc, campaign, confinement, found)
     counts = None
     if source is not None:
         seen = observe(campaign, file.parent) if observe is not None else None
-        counts = _count(source, campaign, templates, found, seen)
+        counts = _count(source, campaign, templates, found, seen, hidden)
     if counts is not None and counts["contacts"] == 0 and not _errors(found):
         found.append(doc.problem(("contacts",), "no contact to call", "warning"))
     problems = _sorted(display, found)
@@ -90,6 +136,14 @@ class _RowProblems:
         else:
             self.hidden[problem.severity] = self.hidden.get(problem.severity, 0) + 1
 
+    def redacted(self) -> list[Problem]:
+        """The kept problems without the values they quote.
+
+        A file in which no row holds a valid number may be anything but a contact list
+        (``.env``, a key file): what follows the column name is not shown.
+        """
+        return [Problem(p.file, p.line, p.col, _redact(p.message), p.severity) for p in self.kept]
+
     def summary(self, file: str) -> list[Problem]:
         errors, warnings = self.hidden["error"], self.hidden["warning"]
         if not errors + warnings:
@@ -99,16 +153,29 @@ class _RowProblems:
         return [Problem(file, 0, 0, text, "error" if errors else "warning")]
 
 
-def _source(doc: YamlDocument, campaign: Campaign, found: list[Problem]) -> Source | None:
+def _redact(message: str) -> str:
+    label, _, rest = message.partition(": ")
+    if " is not a valid phone number (" not in rest:
+        return message  # row shapes ("row has 3 fields ...") quote nothing
+    reason = rest.rsplit(" (", 1)[-1].split(")")[0]
+    return (
+        f"{label}: not a valid phone number ({reason}); value not shown, since no row of "
+        "this file holds a valid number (is it a contact list?)"
+    )
+
+
+def _source(
+    doc: YamlDocument, campaign: Campaign, confinement: Confinement, found: list[Problem]
+) -> Source | None:
     contacts = campaign.contacts
     if contacts.inline is not None:
         return InlineSource(doc, contacts)
     if contacts.file is None:
         return None  # rules reported it
-    path = doc.path.parent / contacts.file
-    if not path.is_file():
-        message = f"no such file: {path} (paths are relative to the campaign file)"
-        found.append(doc.problem(("contacts", "file"), message))
+    path, why = confinement.resolve(contacts.file, "read")
+    why = why or readable_problem(path, doc.path.parent / contacts.file)
+    if why is not None:
+        found.append(doc.problem(("contacts", "file"), why))
         return None
     try:
         codecs.lookup(contacts.encoding)
@@ -121,10 +188,10 @@ def _source(doc: YamlDocument, campaign: Campaign, found: list[Problem]) -> Sour
 
 
 def _prepare(
-    doc: YamlDocument, campaign: Campaign, found: list[Problem]
+    doc: YamlDocument, campaign: Campaign, confinement: Confinement, found: list[Problem]
 ) -> tuple[Source | None, Templates]:
     """The contacts source (None when unusable) and the templates checked against its columns."""
-    source = _source(doc, campaign, found)
+    source = _source(doc, campaign, confinement, found)
     variables, header_problems = source.header() if source is not None else ([], [])
     found += header_problems
     templates = Templates(doc, campaign, variables)
@@ -140,6 +207,7 @@ def _count(
     templates: Templates,
     found: list[Problem],
     seen: Callable[[Contact], None] | None,
+    hidden: _Hidden,
 ) -> dict[str, int]:
     """One pass over the contacts: counts, row problems, every contact's rendered values."""
     counts = {"contacts": 0, "invalid": 0, "duplicate": 0}
@@ -158,7 +226,12 @@ def _count(
             counts[item.reason] += 1
         else:
             rows.add(item)
-    found += rows.kept + rows.summary(source.display)
+    csv_without_contacts = isinstance(source, CsvSource) and counts["contacts"] == 0
+    summary = rows.summary(source.display)
+    found += (rows.redacted() if csv_without_contacts else rows.kept) + summary
+    hidden.summaries += summary
+    for severity, count in rows.hidden.items():
+        hidden.counts[severity] += count
     return counts
 
 
@@ -201,13 +274,29 @@ def _rejected(source: Source, campaign: Campaign) -> Iterator[RejectedRow]:
             yield item
 
 
-def _check_opt_out_files(doc: YamlDocument, campaign: Campaign, found: list[Problem]) -> None:
+def _check_opt_out_files(
+    doc: YamlDocument, campaign: Campaign, confinement: Confinement, found: list[Problem]
+) -> None:
     for index, name in enumerate(campaign.screening.opt_out):
-        if not (doc.path.parent / name).is_file():
-            message = (
-                f"no such file: {doc.path.parent / name} (paths are relative to the campaign file)"
-            )
-            found.append(doc.problem(("screening", "opt_out", index), message))
+        path, why = confinement.resolve(name, "read")
+        why = why or readable_problem(path, doc.path.parent / name)
+        if why is not None:
+            found.append(doc.problem(("screening", "opt_out", index), why))
+
+
+def _check_written(
+    doc: YamlDocument, campaign: Campaign, confinement: Confinement, found: list[Problem]
+) -> None:
+    """``state`` and ``report`` are written by ``run``: confined like the files it reads."""
+    state, why = confinement.resolve(campaign.state, "write")
+    why = why or writable_problem(state, want_dir=True)
+    if why is not None:
+        found.append(doc.problem(("state",), why))
+    if campaign.report is not None:
+        report, why = confinement.resolve(campaign.report, "write")
+        why = why or writable_problem(report, want_dir=False)
+        if why is not None:
+            found.append(doc.problem(("report",), why))
 
 
 def _errors(problems: list[Problem]) -> bool:

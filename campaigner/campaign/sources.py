@@ -26,6 +26,13 @@ BUILTINS = ("phone", "attempt", "campaign")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _JINJA_WORDS = frozenset({"and", "or", "not", "in", "is", "if", "else", "true", "false", "none"})
 _PHONE_LIKE = ("phone", "mobile", "number", "msisdn", "contact", "cell", "tel")
+# What a contact list's column name looks like. A header that does not (``KEY=value``,
+# ``{``, ``-----BEGIN ...``) is not echoed: contacts.file may name any file of the
+# repository, and a secret must not reach a CI log through "columns found".
+_COLUMN = re.compile(r"^(?:\w[\w .,()#/&%+?@'$₹€£*!-]{0,63})?$")
+_MAX_COLUMNS = 1000
+SHOWN_CHARS = 20  # how much of a value from a file a message quotes
+_SHOWN_COLUMNS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +86,20 @@ class CsvSource:
     def _check_header(self, columns: list[str]) -> tuple[list[str], list[Problem]]:
         problems: list[Problem] = []
         phone = self.contacts.phone_column
+        if len(columns) > _MAX_COLUMNS or not all(_COLUMN.match(c) for c in columns):
+            message = (
+                "header: the first line does not look like the header of a contact list "
+                "(column names such as phone, name, order_id), so it is not shown; "
+                "contacts.file must name a CSV of contacts"
+            )
+            return [], [self._problem(1, 1, message)]
         if phone not in columns:
             problems.append(self._problem(1, 1, _missing_phone_message(phone, columns)))
         seen: set[str] = set()
         for column in columns:
             if column in seen:
-                problems.append(self._problem(1, 1, f"header: column '{column}' appears twice"))
+                message = f"header: column '{shown(column)}' appears twice"
+                problems.append(self._problem(1, 1, message))
             seen.add(column)
             why = variable_problem(column) if column != phone else None
             if why is not None:
@@ -134,8 +149,16 @@ class CsvSource:
         return f"not valid {self.contacts.encoding} text; set contacts.encoding (e.g. cp1252)"
 
 
+def shown(value: str) -> str:
+    """A value from a file as a message may quote it: printable, at most SHOWN_CHARS."""
+    text = "".join(c if c.isprintable() else "?" for c in value[:SHOWN_CHARS])
+    return text + "…" if len(value) > SHOWN_CHARS else text
+
+
 def _missing_phone_message(phone: str, columns: list[str]) -> str:
-    found = ", ".join(columns) or "(none)"
+    listed = [shown(c) for c in columns[:_SHOWN_COLUMNS]]
+    more = len(columns) - len(listed)
+    found = ", ".join(listed) + (f" and {more:,} more" if more > 0 else "") or "(none)"
     hint = suggest(phone, columns)
     if not hint:
         likely = [c for c in columns if any(w in c.lower() for w in _PHONE_LIKE)]

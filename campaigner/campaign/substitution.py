@@ -18,11 +18,17 @@ from jinja2.exceptions import UndefinedError
 Render = Callable[[Mapping[str, object]], str]
 
 
-def renderer(env: Environment, source: str, template: Template) -> Render:
-    """The fastest correct way to render ``source``: plain substitution, or Jinja."""
+def renderer(
+    env: Environment, source: str, template: Template, jinja: Render | None = None
+) -> Render:
+    """The fastest correct way to render ``source``: plain substitution, or Jinja.
+
+    ``jinja`` renders what plain substitution cannot (``template.render`` by default;
+    campaign templates pass their bounded render, campaigner.campaign.bounded).
+    """
     parts = _plain_parts(env, source)
     if parts is None:
-        return template.render
+        return jinja or template.render
 
     def render(context: Mapping[str, object]) -> str:
         out = []

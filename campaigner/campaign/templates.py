@@ -1,10 +1,11 @@
 """Per-contact templates in string options: sandboxed, strict, checked before anything dials.
 
 A misspelt variable must be a validation error at the option's YAML position, not
-a failed call at 3 pm. Templates compile once (cached by source; stack.md section 7:
+a failed call at 3 pm. Templates compile once (cached by source; measured:
 compiling costs about 1.2 ms, rendering about 12 us) and render in a
-``SandboxedEnvironment`` with ``StrictUndefined``. Built-in variables: ``phone``
-(E.164), ``attempt`` (1, 2, ...), ``campaign`` (the campaign's name).
+sandbox bounded in work, memory and output (:mod:`campaigner.campaign.bounded`) with
+``StrictUndefined``. Built-in variables: ``phone`` (E.164), ``attempt`` (1, 2, ...),
+``campaign`` (the campaign's name).
 """
 
 from __future__ import annotations
@@ -15,20 +16,20 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta
-from jinja2.sandbox import SandboxedEnvironment
 
+from campaigner.campaign.bounded import BoundedEnvironment
 from campaigner.campaign.model import Campaign
 from campaigner.campaign.resolved import Contact, TemplateSet
-from campaigner.campaign.sources import BUILTINS
+from campaigner.campaign.sources import BUILTINS, shown
 from campaigner.campaign.substitution import Render, renderer
 from campaigner.campaign.validation import suggest
 from campaigner.campaign.yamlfile import KeyPath, YamlDocument
 from campaigner.errors import Problem
 
-CUSTOM_FIELD_MAX = 128  # exotel-api.md: "CustomField ... at most 128 characters per newer pages"
+CUSTOM_FIELD_MAX = 128  # docs/exotel/ (the v1 connect page): CustomField, 128 characters at most
 _URL = re.compile(r"^https?://[^\s/]+\S*$")
 _WS_URL = re.compile(r"^wss?://[^\s/]+\S*$")
-_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+_ENV = BoundedEnvironment(undefined=StrictUndefined, autoescape=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +49,11 @@ def _check_custom_field(value: str) -> str | None:
 
 
 def _check_url(value: str) -> str | None:
-    return None if _URL.match(value) else f"renders to {value[:60]!r}, not an http(s) URL"
+    return None if _URL.match(value) else f"renders to '{shown(value)}', not an http(s) URL"
 
 
 def _check_ws_url(value: str) -> str | None:
-    return None if _WS_URL.match(value) else f"renders to {value[:60]!r}, not a ws(s) URL"
+    return None if _WS_URL.match(value) else f"renders to '{shown(value)}', not a ws(s) URL"
 
 
 def options(campaign: Campaign) -> list[Option]:
@@ -78,7 +79,8 @@ def options(campaign: Campaign) -> list[Option]:
 
 @lru_cache(maxsize=256)
 def _compile(source: str) -> Render:
-    return renderer(_ENV, source, _ENV.from_string(source))
+    template = _ENV.from_string(source)
+    return renderer(_ENV, source, template, _ENV.bounded(template))
 
 
 @lru_cache(maxsize=256)

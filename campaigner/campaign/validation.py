@@ -37,7 +37,13 @@ class _Located:
 
 
 def validate_model(doc: YamlDocument, drop: set[KeyPath]) -> tuple[Campaign | None, list[Problem]]:
-    """The Campaign, or None and one located problem per mistake."""
+    """The Campaign, or None, and one located problem per mistake.
+
+    Unknown keys alone do not stop the checks that need a Campaign (rules, contacts,
+    templates): the file is validated again without them, so that a misspelt key and
+    a bad contact are reported in the same run (docs/campaign-format.md promises every
+    problem at once). The Campaign then comes with the unknown keys' errors.
+    """
     data = plain(doc.data)
     for path in drop:
         _remove(data, path)
@@ -46,13 +52,23 @@ def validate_model(doc: YamlDocument, drop: set[KeyPath]) -> tuple[Campaign | No
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
     located = [_walk(doc.data, dict(err)) for err in errors]
-    return None, [_problem(doc, item) for item in _choose_branches(doc.data, located)]
+    problems = [_problem(doc, item) for item in _choose_branches(doc.data, located)]
+    unknown = [item.path for item in located if item.error["type"] == "extra_forbidden"]
+    if not unknown or len(unknown) != len(located):
+        return None, problems
+    for path in unknown:
+        _remove(data, path)
+    try:
+        return Campaign.model_validate(data), problems
+    except ValidationError:
+        return None, problems
 
 
 def _remove(data: Any, path: KeyPath) -> None:
     for part in path[:-1]:
-        data = data[part]
-    del data[path[-1]]
+        data = data[_plain_key(data, part)] if isinstance(data, dict) else data[part]
+    if isinstance(data, dict):
+        data.pop(_plain_key(data, path[-1]), None)
 
 
 def _walk(root: Any, error: dict[str, Any]) -> _Located:
@@ -73,6 +89,10 @@ def _walk(root: Any, error: dict[str, Any]) -> _Located:
         elif isinstance(part, str):
             item.branches.append((item.path, part))
     return item
+
+
+def _plain_key(data: dict[Any, Any], part: str | int) -> Any:
+    return part if part in data else next((k for k in data if str(k) == str(part)), part)
 
 
 def _has(node: CommentedMap, part: str | int) -> bool:

@@ -3,11 +3,18 @@
 Positions (``.lc``) are what turn a pydantic ``loc`` or a rule's key path into
 ``FILE:LINE:COL``. Syntax errors and duplicate keys become located problems;
 nothing here raises for a bad file.
+
+This is the front door for untrusted files (CI validates every pull request's), so
+the document is bounded before it is built: its size, nesting depth and node count
+are capped, and YAML aliases are capped in number and may not nest (a 1 KB file of
+aliases of aliases would otherwise expand to gigabytes). The bounds are checked as
+the document is composed, before any of it is built into Python values.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -16,10 +23,23 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.composer import Composer, ComposerError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import AliasEvent, CollectionStartEvent
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
+from campaigner.campaign.paths import Confinement, readable_problem
 from campaigner.errors import Problem
+
+# Bounds of a campaign file (docs/campaign-format.md, "Limits"): generous for a real
+# campaign, even one with thousands of inline contacts, and cheap to refuse beyond.
+MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
+MAX_DEPTH = 32
+MAX_NODES = 20_000  # about 4,000 inline contacts; ruamel takes about a second per 1,000
+# More openers in a row than MAX_DEPTH: refused before parsing, since ruamel's scanner
+# spends seconds on a line of a thousand '[' before the composer sees the depth.
+_OPENERS = re.compile(r"[\[{](?:[ \t]*[\[{]){" + str(MAX_DEPTH) + "}")
+MAX_ALIASES = 16
 
 PathPart = str | int
 KeyPath = tuple[PathPart, ...]
@@ -73,18 +93,22 @@ def dotted(path: Sequence[PathPart]) -> str:
 
 def read_yaml(path: Path, display: str) -> tuple[YamlDocument | None, list[Problem]]:
     """Load ``path``; on failure return ``None`` and located problems (never raises)."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return None, [Problem(display, 0, 0, f"cannot read the file: {exc.strerror}")]
+    raw, problem = _read_bounded(path, display)
+    if raw is None:
+        return None, [problem] if problem is not None else []
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         return None, [Problem(display, line, 1, "the file is not UTF-8 text")]
     sha = hashlib.sha256(raw).hexdigest()
+    openers = _OPENERS.search(text)
+    if openers is not None:
+        line = text.count("\n", 0, openers.start()) + 1
+        col = openers.start() - (text.rfind("\n", 0, openers.start()) + 1) + 1
+        return None, [Problem(display, line, col, f"nested deeper than {MAX_DEPTH} levels")]
     try:
-        data = YAML(typ="rt").load(text)
+        data = _yaml().load(text)
     except MarkedYAMLError as exc:
         return None, [_syntax_problem(display, exc)]
     except YAMLError as exc:  # unmarked: rare (e.g. reader errors)
@@ -96,6 +120,79 @@ def read_yaml(path: Path, display: str) -> tuple[YamlDocument | None, list[Probl
         message = f"a campaign file must be a mapping of keys (name, api, ...); this one is {kind}"
         return None, [Problem(display, 1, 1, message)]
     return YamlDocument(path, display, text, sha, data), []
+
+
+def _read_bounded(path: Path, display: str) -> tuple[bytes | None, Problem | None]:
+    """The file's bytes, unless it is not a regular file in its repository, or too big."""
+    if not path.exists():
+        return None, Problem(display, 0, 0, "cannot read the file: No such file or directory")
+    _, outside = Confinement.of(path).resolve(path.name, "read")
+    why = outside or readable_problem(path, display)
+    if why is not None:
+        return None, Problem(display, 0, 0, f"cannot read the campaign file: {why}")
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_DOCUMENT_BYTES + 1)
+    except OSError as exc:
+        return None, Problem(display, 0, 0, f"cannot read the file: {exc.strerror}")
+    if len(raw) > MAX_DOCUMENT_BYTES:
+        limit = MAX_DOCUMENT_BYTES // (1024 * 1024)
+        message = f"the file is larger than {limit} MiB; put contacts in a CSV (contacts.file)"
+        return None, Problem(display, 0, 0, message)
+    return raw, None
+
+
+class _BoundedComposer(Composer):
+    """ruamel's composer, refusing a document beyond the bounds as it builds it.
+
+    Counting here, as nodes are composed, costs nothing extra; a separate pass over
+    the parser's events doubled the time of a large file.
+    """
+
+    def __init__(self, loader: Any = None) -> None:
+        super().__init__(loader)
+        self._nodes = self._aliases = self._depth = self._anchored = 0
+        self._sizes: dict[Any, int] = {}  # anchor -> node count of its value
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.parser.peek_event()
+        self._nodes += 1
+        if isinstance(event, AliasEvent):
+            self._aliases += 1
+            self._nodes += self._sizes.get(event.anchor, 1) - 1
+            if self._aliases > MAX_ALIASES:
+                _refuse(event, f"more than {MAX_ALIASES} YAML aliases (*name); write values out")
+            if self._anchored:
+                _refuse(
+                    event, "a YAML alias inside an anchored value (&name): aliases may not nest"
+                )
+        if self._nodes > MAX_NODES:
+            _refuse(event, f"more than {MAX_NODES:,} YAML nodes; put contacts in a CSV")
+        if isinstance(event, CollectionStartEvent) and self._depth >= MAX_DEPTH:
+            _refuse(event, f"nested deeper than {MAX_DEPTH} levels")
+        anchor = None if isinstance(event, AliasEvent) else getattr(event, "anchor", None)
+        start = self._nodes
+        self._depth += 1
+        self._anchored += anchor is not None
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+            self._anchored -= anchor is not None
+        if anchor is not None:
+            self._sizes[anchor] = self._nodes - start + 1
+        return node
+
+
+def _refuse(event: Any, message: str) -> None:
+    raise ComposerError(None, None, message, event.start_mark)
+
+
+def _yaml() -> YAML:
+    """The round-trip loader with the campaign file's bounds."""
+    yaml = YAML(typ="rt")
+    yaml.Composer = _BoundedComposer
+    return yaml
 
 
 def _syntax_problem(display: str, exc: MarkedYAMLError) -> Problem:

@@ -3,7 +3,10 @@
 Checks YAML syntax, the schema, cross-field and API rules, contacts and templates,
 and prints each problem as ``FILE:LINE:COL: KEY.PATH: message`` (warnings tagged),
 then one summary line per file. It never opens a network connection, so it is safe
-as a pre-commit hook and in CI (docs/gitops.md).
+as a pre-commit hook and in CI (docs/gitops.md). It is also safe on a stranger's pull
+request: it reads only files inside the campaign's repository (campaigner.campaign.paths),
+echoes no value from a file that is not a contact list, and bounds the YAML and the
+templates it evaluates.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import json
 import sys
 from typing import Any
 
-from campaigner.campaign.loader import check_campaign
+from campaigner.campaign.loader import check_file
 from campaigner.campaign.resolved import LoadedCampaign
 from campaigner.errors import EXIT_FAILURE, EXIT_OK, Problem
 
@@ -23,6 +26,7 @@ HELP = "Check campaign files (YAML, schema, rules, contacts, templates) without 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help="campaign files (YAML)")
+    # --allow-path is added by campaigner.cli to every command that reads a campaign file.
     parser.add_argument("--strict", action="store_true", help="fail on warnings too")
     parser.add_argument(
         "--format", choices=("text", "json"), default="text", help="output format (default text)"
@@ -45,9 +49,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _check(name: str, strict: bool) -> tuple[dict[str, Any], list[str]]:
     """One file's JSON result and its text lines (problems, then the summary)."""
-    loaded, problems = check_campaign(name)
-    errors = sum(p.severity == "error" for p in problems)
-    warnings = len(problems) - errors
+    checked = check_file(name)
+    loaded, problems = checked.loaded, checked.problems
+    errors, warnings = checked.errors, checked.warnings  # true counts, past the shown ones
     valid = loaded is not None and not (strict and warnings)
     lines = [str(p) for p in problems] + [_summary(name, loaded, errors, warnings, strict)]
     result: dict[str, Any] = {

@@ -79,7 +79,7 @@ def test_rows_with_the_wrong_number_of_fields(check: Check) -> None:
 
 
 def test_invalid_numbers_are_errors_at_their_cell(check: Check) -> None:
-    text = 'name,phone\nA,12345\n"Rao, B",98765-4321x\n"multi\nline",abc\n'
+    text = 'name,phone\nA,12345\n"Rao, B",98765-4321x\n"multi\nline",abc\nD,9812300001\n'
     loaded, problems = check(CSV, {"contacts.csv": text})
     assert loaded is None
     assert problems == [
@@ -87,6 +87,24 @@ def test_invalid_numbers_are_errors_at_their_cell(check: Check) -> None:
         "contacts.csv:3:10: phone: '98765-4321x' is not a valid phone number "
         "(no such number range)",
         "contacts.csv:5:7: phone: 'abc' is not a valid phone number (not a number)",
+    ]
+
+
+def test_values_are_quoted_short(check: Check) -> None:
+    text = "phone\n9812300001\n" + "7" * 30 + "\n"
+    _, problems = check(CSV, {"contacts.csv": text})
+    assert problems == [
+        f"contacts.csv:3:1: phone: '{'7' * 20}…' is not a valid phone number (too long)"
+    ]
+
+
+def test_a_file_without_one_valid_number_is_not_quoted(check: Check) -> None:
+    text = "phone\nsecret-value-1\nsecret-value-2\n"
+    _, problems = check(CSV, {"contacts.csv": text})
+    assert problems == [
+        f"contacts.csv:{line}:1: phone: not a valid phone number (not a number); value not "
+        "shown, since no row of this file holds a valid number (is it a contact list?)"
+        for line in (2, 3)
     ]
 
 

@@ -74,8 +74,8 @@ def test_constant_values_are_checked_once_at_the_option(check: Check) -> None:
     _, problems = check(text, {"contacts.csv": ROWS})
     assert problems == [
         "c.yaml:14:17: call.custom_field: renders to 129 characters; Exotel keeps at most 128",
-        "c.yaml:15:19: call.wait_audio_url: renders to 'ftp://a.example/x.wav', not an http(s) URL",
-        "c.yaml:16:20: call.streaming.url: renders to 'https://a.example/stream', not a ws(s) URL",
+        "c.yaml:15:19: call.wait_audio_url: renders to 'ftp://a.example/x.wa…', not an http(s) URL",
+        "c.yaml:16:20: call.streaming.url: renders to 'https://a.example/st…', not a ws(s) URL",
     ]
 
 
