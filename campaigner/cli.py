@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from campaigner import __version__
-from campaigner.campaign.paths import add_path_arguments, allow_paths
+from campaigner.campaign.paths import add_path_arguments, allow_paths, forget_allowed
 from campaigner.errors import (
     EXIT_INTERRUPTED,
     EXIT_USAGE,
@@ -110,11 +110,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The command line exactly as typed: resume hints quote it so it can be pasted back.
     args._argv = ["campaigner", *(sys.argv[1:] if argv is None else argv)]
     setup_logging("text", logging.WARNING)  # commands with their own logging redo it
-    allow_paths(getattr(args, "allow_path", None) or ())
+    allowed = allow_paths(getattr(args, "allow_path", None) or ())
     try:
         return int(args._run(args))
     except BaseException as raised:  # mapped to an exit code, or re-raised if foreign
         return _fail(raised)
+    finally:
+        forget_allowed(allowed)  # --allow-path lasts one command, not the process
 
 
 def _fail(raised: BaseException) -> int:

@@ -18,7 +18,7 @@ import argparse
 import os
 import stat
 from collections.abc import Sequence
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -43,9 +43,14 @@ def add_path_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-path", action="append", default=[], metavar="DIR", help=_FLAG_HELP)
 
 
-def allow_paths(dirs: Sequence[str]) -> None:
+def allow_paths(dirs: Sequence[str]) -> Token[tuple[Path, ...]]:
     """Record the command line's ``--allow-path`` directories for this invocation."""
-    _cli_allowed.set(tuple(Path(d).resolve() for d in dirs))
+    return _cli_allowed.set(tuple(Path(d).resolve() for d in dirs))
+
+
+def forget_allowed(token: Token[tuple[Path, ...]]) -> None:
+    """End the invocation's allowances (``main`` may run many commands in one process)."""
+    _cli_allowed.reset(token)
 
 
 def allowed_dirs() -> tuple[Path, ...]:
