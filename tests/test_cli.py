@@ -27,3 +27,25 @@ def test_registry_matches_parser() -> None:
     parser = build_parser()
     names = set(parser._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
     assert names == set(COMMANDS)
+
+
+def test_help_has_examples_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "examples:" in out
+    assert "campaigner reopen" in out
+    for code in ("0 ", "1 ", "2 ", "3 ", "4 ", "5 ", "6 ", "130", "141"):
+        assert f"  {code}" in out
+
+
+def test_errors_inside_exception_groups_are_unwrapped() -> None:
+    from campaigner.cli import unwrap
+    from campaigner.errors import AuthError
+
+    auth = AuthError("refused", status=401)
+    group = BaseExceptionGroup("nursery", [ValueError("x"), ExceptionGroup("inner", [auth])])
+    assert unwrap(group) is auth
+    stop = KeyboardInterrupt()
+    assert unwrap(BaseExceptionGroup("n", [auth, stop])) is stop
+    plain = ValueError("y")
+    assert unwrap(plain) is plain

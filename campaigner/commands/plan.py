@@ -1,20 +1,38 @@
-"""``campaigner plan FILE``: what a campaign will do, cost and take, without contacting anything."""
+"""``campaigner plan FILE``: what a campaign will do, cost and take, without contacting anything.
+
+Once a campaign has run, its journal is the state the plan is made against, as
+Terraform's plan is made against its state: what is done (by outcome), what is left
+to call, and what the file's edits will do when ``run`` resumes (contacts added or
+removed, settings changed). The journal is read, never written, so ``plan`` works
+while a run is live.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+from collections import Counter
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from campaigner.campaign.loader import load_campaign
-from campaigner.compile.plan import Plan, ScreeningPlan, build_plan, first_calls, minutes_text
+from campaigner.campaign.resolved import LoadedCampaign
+from campaigner.compile.plan import (
+    Plan,
+    ScreeningPlan,
+    StateDiff,
+    build_plan,
+    first_calls,
+    minutes_text,
+)
+from campaigner.engine.prepare import settings_snapshot
 from campaigner.engine.screen import ScreeningCount
 from campaigner.errors import UsageError
 from campaigner.exotel import build_connect
 from campaigner.settings import load_exotel_settings
+from campaigner.store.journal import Journal
 
 NAME = "plan"
 HELP = "Show what a campaign would do: contacts, API budget, duration, exact requests."
@@ -52,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         for count in counted:
             count.close()
-    plan = build_plan(loaded, now, args.call_minutes, facts)
+    plan = build_plan(loaded, now, args.call_minutes, facts, state_diff(loaded))
     settings = load_exotel_settings()
     account = settings.account_sid or "EXOTEL_ACCOUNT_SID"
     requests = [
@@ -79,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
     for warning in loaded.warnings:
         print(warning)
     print(render_text(plan))
+    if plan.state is not None:
+        print(render_state(plan.state))
     for i, request in enumerate(requests, 1):
         print(f"\n# request {i} of {len(requests)}")
         print(request.render(redact=True))
@@ -145,3 +165,86 @@ def screening_lines(s: ScreeningPlan) -> list[str]:
             f" {s.held_back:,} contacts held back now"
         )
     return lines
+
+
+def state_diff(loaded: LoadedCampaign) -> StateDiff | None:
+    """The file against its journal; None when the campaign has never run.
+
+    One pass over the file's contacts against the journal's (held as a dict of phone
+    to state: a few hundred bytes a contact, only when a journal exists).
+    """
+    path = loaded.journal_path
+    if not path.exists():
+        return None
+    with Journal.read(path) as journal:
+        known: dict[str, tuple[str, str | None, bool]] = {
+            str(phone): (str(state), outcome, bool(in_file))
+            for phone, state, outcome, in_file in journal.conn.execute(
+                "SELECT phone, state, outcome, in_file FROM contacts"
+            )
+        }
+        previous = json.loads(journal.get_meta("settings") or "{}")
+        sha = journal.get_meta("sha256")
+        row = journal.conn.execute(
+            "SELECT exit_reason, ended_at FROM runs ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+    last_run = None if row is None else (row[0] or "still running, or killed")
+    done: Counter[str] = Counter()
+    left = in_flight = new = 0
+    for contact in loaded.iter_contacts():
+        entry = known.pop(contact.phone, None)
+        if entry is None:
+            new += 1
+            left += 1
+        elif entry[0] == "done":
+            done[entry[1] or "unknown"] += 1
+        else:
+            left += 1
+            in_flight += entry[0] == "active"
+    removed = sum(1 for state, _, in_file in known.values() if state == "ready" and in_file)
+    current = json.loads(json.dumps(settings_snapshot(loaded), sort_keys=True, default=str))
+    changed = sorted(
+        k
+        for k in set(previous) | set(current)
+        if k != "contacts" and previous.get(k) != current.get(k)
+    )
+    return StateDiff(
+        journal=str(path),
+        last_run=last_run,
+        done=dict(sorted(done.items())),
+        left=left,
+        in_flight=in_flight,
+        new=new,
+        removed=removed,
+        file_changed=sha != loaded.sha256,
+        changed=tuple(changed) if sha != loaded.sha256 else (),
+    )
+
+
+def render_state(d: StateDiff) -> str:
+    """What the journal says, and what the file's edits will do when ``run`` resumes."""
+    total = sum(d.done.values())
+    outcomes = ", ".join(f"{k} {v:,}" for k, v in d.done.items()) or "none yet"
+    lines = [
+        f"journal       {d.journal} (last run: {d.last_run or 'none'})",
+        f"done          {total:,} contacts final: {outcomes}",
+    ]
+    if d.left:
+        flight = f" ({d.in_flight:,} were in a call: followed first)" if d.in_flight else ""
+        lines.append(f"left          {d.left:,} to call{flight}")
+    else:
+        lines.append(
+            "left          nothing left to call: every contact has a final outcome "
+            "(`campaigner reopen` gives some another chance)"
+        )
+    if d.file_changed:
+        edits = [
+            f"{d.new:,} new contacts (will be dialed)",
+            f"{d.removed:,} removed (will not be dialed)",
+        ]
+        if d.changed:
+            edits.append("settings changed: " + ", ".join(d.changed) + " (new calls only)")
+        lines.append("file changes  " + "; ".join(edits))
+    else:
+        lines.append("file changes  none since the last run")
+    return "\n".join(lines)

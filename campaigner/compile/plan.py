@@ -73,6 +73,25 @@ class ScreeningPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class StateDiff:
+    """The file against the journal, as Terraform's plan is against its state.
+
+    Counted by ``plan`` from the journal (read-only) and the file: what is done, what
+    is left, and what the file's edits will do when ``run`` resumes.
+    """
+
+    journal: str
+    last_run: str | None  # how the last run ended (complete, deadline, interrupted ...)
+    done: dict[str, int]  # contacts of the file already final, by outcome
+    left: int  # contacts of the file still to call (new, waiting, or in a call)
+    in_flight: int  # of ``left``, contacts in a call right now (or when a run stopped)
+    new: int  # contacts in the file the journal does not know: will be dialed
+    removed: int  # contacts waiting in the journal, no longer in the file: not dialed
+    file_changed: bool  # the file's bytes differ from the last run's
+    changed: tuple[str, ...]  # top-level settings that differ (apply to new calls only)
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """Everything ``campaigner plan`` reports."""
 
@@ -100,6 +119,7 @@ class Plan:
     fits_deadline: bool | None
     callback_url: str | None
     screening: ScreeningPlan | None = None
+    state: StateDiff | None = None  # None: the campaign has never run
 
 
 def build_plan(
@@ -107,12 +127,19 @@ def build_plan(
     now: datetime,
     call_minutes: float = 1.5,
     facts: ScreeningFacts | None = None,
+    state: StateDiff | None = None,
 ) -> Plan:
-    """Plan ``loaded`` as if started at ``now``; each call lasting ``call_minutes``."""
+    """Plan ``loaded`` as if started at ``now``; each call lasting ``call_minutes``.
+
+    With ``state`` (the campaign has a journal) only the contacts left are planned.
+    """
     c = loaded.campaign
     screening = screening_plan(loaded, facts or ScreeningFacts())
     agents = len(loaded.agents) or None
-    first = max(loaded.contact_count - screening.opted_out - screening.dnd_skipped, 0)
+    if state is not None:
+        first = state.left
+    else:
+        first = max(loaded.contact_count - screening.opted_out - screening.dnd_skipped, 0)
     # Lookups come before first attempts and take their share of the budget.
     dial_share = first / (first + screening.lookups) if first else 1.0
     pace = Pace(
@@ -154,6 +181,7 @@ def build_plan(
         fits_deadline=None if cal.deadline is None else finishes is not None,
         callback_url=callback_url(public, TOKEN_PLACEHOLDER, c.api) if public else None,
         screening=screening,
+        state=state,
     )
 
 

@@ -91,7 +91,7 @@ def prepare_journal(
     token = journal.get_meta("callback_token") or secrets.token_urlsafe(24)
     previous_sha = journal.get_meta("sha256")
     previous = json.loads(journal.get_meta("settings") or "{}")
-    current = _settings(loaded)
+    current = settings_snapshot(loaded)
     with journal.transaction():
         journal.set_meta("campaign", loaded.campaign.name)
         journal.set_meta("callback_token", token)
@@ -156,7 +156,8 @@ def _same_kind(journal: Journal, sandbox: bool) -> None:
     )
 
 
-def _settings(loaded: LoadedCampaign) -> dict[str, Any]:
+def settings_snapshot(loaded: LoadedCampaign) -> dict[str, Any]:
+    """The campaign's settings as the journal remembers them (``plan`` diffs against it)."""
     dumped: dict[str, Any] = loaded.campaign.model_dump(mode="json")
     return {k: v for k, v in dumped.items() if k not in ("name",)}
 

@@ -386,3 +386,29 @@ async def test_a_short_outage_costs_no_attempt(
     assert refused > 0
     assert spent <= placed  # the connects that could not leave spent no attempt
     assert "reachable" in journal_kinds(tmp_path)
+
+
+def test_plan_diffs_against_the_journal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = campaign(tmp_path, dnd="call")
+    assert main(["plan", str(path)]) == EXIT_OK
+    assert "journal" not in capsys.readouterr().out  # never run: no state to diff
+
+    assert main(["run", str(path), "--sandbox", "-q", "--no-report"]) == EXIT_OK
+    capsys.readouterr()
+    assert main(["plan", str(path)]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "contacts      0 to call" in out
+    assert "done          2 contacts final: " in out
+    assert "left          nothing left to call" in out
+    assert "file changes  none since the last run" in out
+
+    edited = (
+        path.read_text().replace('"+919876543002"]', '"+919876543003"]')
+        + "pacing: {requests_per_minute: 100}\n"
+    )
+    path.write_text(edited)
+    assert main(["plan", str(path), "--format", "json"]) == EXIT_OK
+    state = json.loads(capsys.readouterr().out)["state"]
+    assert (state["left"], state["new"], state["removed"]) == (1, 1, 0)
+    assert sum(state["done"].values()) == 1  # +919876543002 left the file: not counted
+    assert state["changed"] == ["pacing"]

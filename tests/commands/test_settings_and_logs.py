@@ -56,3 +56,54 @@ def test_json_logs_carry_structured_fields() -> None:
     assert doc["logger"] == "campaigner.engine"
     assert doc["message"] == "waiting"
     assert doc["reason"] == "window"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_warnings_are_coloured_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    for stream, coloured in ((_Terminal(), True), (io.StringIO(), False)):
+        setup_logging("text", logging.INFO, stream)
+        logging.getLogger("campaigner.engine").warning("caller ID down")
+        logging.getLogger("campaigner.engine").info("dialing")
+        warning, info = stream.getvalue().splitlines()
+        assert warning.startswith("\x1b[33m") is coloured
+        assert "\x1b[" not in info
+    monkeypatch.setenv("NO_COLOR", "1")
+    terminal = _Terminal()
+    setup_logging("text", logging.INFO, terminal)
+    logging.getLogger("campaigner.engine").error("stopped")
+    assert "\x1b[" not in terminal.getvalue()
+
+
+def test_a_message_said_twice_in_a_row_is_shown_once() -> None:
+    stream = io.StringIO()
+    setup_logging("text", logging.INFO, stream)
+    log = logging.getLogger("campaigner.engine")
+    log.warning("v2 details failed: health unknown")
+    log.info("v2 details failed: health unknown")  # the run log's echo of the warning
+    log.info("dialing")
+    lines = stream.getvalue().splitlines()
+    assert [line.split(maxsplit=2)[1:] for line in lines] == [
+        ["WARNING", "v2 details failed: health unknown"],
+        ["INFO", "dialing"],
+    ]
+
+
+def test_say_is_json_in_json_mode(capsys: pytest.CaptureFixture[str]) -> None:
+    from campaigner.logs import say
+
+    setup_logging("json", logging.INFO)
+    say("journal: x.sqlite3", journal="x.sqlite3")
+    doc = json.loads(capsys.readouterr().err)
+    assert (doc["message"], doc["journal"], doc["level"]) == (
+        "journal: x.sqlite3",
+        "x.sqlite3",
+        "info",
+    )
+    setup_logging("text", logging.INFO)
+    say("journal: x.sqlite3", journal="x.sqlite3")
+    assert capsys.readouterr().err == "journal: x.sqlite3\n"
