@@ -106,7 +106,7 @@ def test_run_sandbox_then_status_export_report(
 
     assert main(["export", str(campaign), "--format", "csv"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
-    assert list(rows[0]) == [
+    assert list(rows[0])[:10] == [
         "phone",
         "outcome",
         "reason",
@@ -116,10 +116,11 @@ def test_run_sandbox_then_status_export_report(
         "name",
         "order_id",
         "phone_2",
-        "calls",
+        "call_sid",
     ]
-    assert rows[1]["name"] == "Ravi <b>"
-    assert isinstance(json.loads(rows[0]["calls"]), list)
+    # one row per call (tests/security/test_export.py has the details)
+    assert len([r for r in rows if r["call_sid"]]) == sum(len(r["calls"]) for r in records)
+    assert {r["name"] for r in rows if r["phone"] == "+919876543002"} == {"Ravi <b>"}
 
     # Running again resumes a finished campaign: nothing more is dialed.
     assert main(["run", str(campaign), "--sandbox", "-q", "--no-report"]) == 0

@@ -37,6 +37,7 @@ from campaigner.store import journal as journal_module
 from campaigner.store.journal import Journal
 from campaigner.store.locks import RunnerKey, hold_runner, runner_lock_path
 from campaigner.store.shared import SharedState
+from campaigner.store import sqlite as sqlite_module
 from campaigner.store.sqlite import GuardedConnection
 from tests.engine.harness import sim_host, write_campaign
 
@@ -278,7 +279,7 @@ async def test_no_call_leaves_without_its_intent_and_the_run_resumes(
         assert result is not None
         assert result.reason == "complete"
         nursery.cancel_scope.cancel()
-    dialed = [call.to_number for call in host.sim.calls()]
+    dialed = [call.to_number or "" for call in host.sim.calls()]
     assert sorted(dialed) == sorted(CONTACTS)  # everyone once, nobody twice
 
 
@@ -325,7 +326,7 @@ def test_cli_read_only_state_is_one_line_and_exit_4(
     journal_path = tmp_path / ".campaigner" / "cli-durable.sqlite3"
     assert main(["run", str(path), "--sandbox", "-q", "--no-report"]) == 0
     capsys.readouterr()
-    real_connect = journal_module.connect
+    real_connect = sqlite_module.connect
 
     def then_read_only(p: Path) -> sqlite3.Connection:
         conn = real_connect(p)
