@@ -34,10 +34,10 @@ from campaigner.cli import main
 from campaigner.errors import EXIT_STATE, StateError, StateWriteError
 from campaigner.simulator import Scenario
 from campaigner.store import journal as journal_module
+from campaigner.store import sqlite as sqlite_module
 from campaigner.store.journal import Journal
 from campaigner.store.locks import RunnerKey, hold_runner, runner_lock_path
 from campaigner.store.shared import SharedState
-from campaigner.store import sqlite as sqlite_module
 from campaigner.store.sqlite import GuardedConnection
 from tests.engine.harness import sim_host, write_campaign
 
