@@ -87,7 +87,7 @@ class Confinement:
             return self.base, "a path cannot contain a NUL character"
         target = (self.base / value).resolve()
         if access == "read" and any(_under(target, s) for s in _SYSTEM):
-            return target, f"{target} is a system file; name a regular file"
+            return target, f"{value} is a system file (/proc, /sys, /dev); name a regular file"
         if any(_under(target, d) for d in self.allowed):
             return target, None
         return target, self._outside(value, target, access)
