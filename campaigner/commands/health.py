@@ -22,6 +22,7 @@ from campaigner.campaign.loader import load_campaign
 from campaigner.campaign.resolved import LoadedCampaign
 from campaigner.engine.health import V2Throttle
 from campaigner.engine.limiter import RateLimiter
+from campaigner.engine.preflight import check_exotel
 from campaigner.errors import EXIT_FAILURE, EXIT_OK, AuthError, ExotelError
 from campaigner.exotel.client import ExotelClient
 from campaigner.exotel.models import ExoPhoneDetails
@@ -55,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
     loaded = load_campaign(args.file)
     settings = load_exotel_settings()
     settings.require_credentials()
+    # Unreachable or refused: one line and exit 5, before a request per caller ID.
+    trio.run(partial(check_exotel, loaded, settings, datetime.now(UTC)))
     found = trio.run(partial(check_caller_ids, loaded, settings))
     beat = last_heartbeat(loaded, settings.account_sid or "")
     tz = ZoneInfo(loaded.campaign.schedule.timezone)

@@ -12,11 +12,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import UTC, datetime
 from functools import partial
 
 import trio
 
 from campaigner.campaign.loader import load_campaign
+from campaigner.engine.preflight import check_exotel
 from campaigner.engine.screen import ScreenResult, screen_campaign
 from campaigner.settings import load_exotel_settings
 
@@ -40,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
     loaded = load_campaign(args.file)
     settings = load_exotel_settings()
     settings.require_credentials()
+    # Unreachable or refused: one line and exit 5, not a failed lookup per contact.
+    trio.run(partial(check_exotel, loaded, settings, datetime.now(UTC)))
     progress = None if args.quiet else partial(print, file=sys.stderr)
     result = trio.run(partial(screen_campaign, loaded, settings, progress=progress))
     if args.format == "json":

@@ -151,7 +151,7 @@ def test_wrong_token_health_and_screen(
     account.setenv("EXOTEL_BASE_URL", refusing_exotel)
     assert main([command, str(campaign(tmp_path))]) == EXIT_API
     line = one_error_line(capsys.readouterr().err)
-    assert "HTTP 401" in line
+    assert "Exotel refused the credentials" in line
 
 
 def test_callback_port_in_use(
@@ -412,3 +412,30 @@ def test_plan_diffs_against_the_journal(tmp_path: Path, capsys: pytest.CaptureFi
     assert (state["left"], state["new"], state["removed"]) == (1, 1, 0)
     assert sum(state["done"].values()) == 1  # +919876543002 left the file: not counted
     assert state["changed"] == ["pacing"]
+
+
+@pytest.mark.parametrize("api", ["v1", "v3"])
+async def test_preflight_passes_against_a_healthy_exotel(
+    api: str, tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    from datetime import UTC, datetime
+
+    from campaigner.campaign.loader import load_campaign
+    from campaigner.engine.preflight import check_exotel
+    from campaigner.settings import ExotelSettings
+    from campaigner.simulator import Simulator
+
+    scenario = Scenario()
+    account = scenario.account
+    settings = ExotelSettings(
+        api_key=account.api_key,
+        api_token=account.api_token,
+        account_sid=account.sid,
+        base_url="http://sim.invalid",
+        ccm_base_url="http://sim.invalid",
+    )
+    sim = Simulator(scenario)
+    loaded = load_campaign(campaign(tmp_path, api=api))
+    await check_exotel(loaded, settings, datetime.now(UTC), transport=sim.transport())
+    kinds = [r.kind for r in sim.requests]
+    assert len(kinds) == (2 if api == "v3" else 1)  # one cheap GET per API host

@@ -126,6 +126,12 @@ def test_screen_command(
         return await real(*args, transport=Simulator(SCENARIO).transport(), **kwargs)
 
     monkeypatch.setattr(screen_command, "screen_campaign", in_process)
+    preflight = screen_command.check_exotel
+
+    async def preflight_in_process(*args: Any, **kwargs: Any) -> None:
+        await preflight(*args, transport=Simulator(SCENARIO).transport(), **kwargs)
+
+    monkeypatch.setattr(screen_command, "check_exotel", preflight_in_process)
     assert cli.main(["screen", str(path), "--format", "json", "-q"]) == 0
     out = capsys.readouterr().out
     assert '"from_cache": 7' in out  # the opted-out number needs none
