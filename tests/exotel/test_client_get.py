@@ -9,6 +9,7 @@ import httpx
 import pytest
 import trio
 
+from campaigner import __version__
 from campaigner.domain import LegState
 from campaigner.errors import (
     BadRequestError,
@@ -174,7 +175,7 @@ async def test_request_carries_basic_auth_and_user_agent(settings: ExotelSetting
         request.headers["authorization"]
         == httpx.BasicAuth("KEYzq7Xw4vT9sEcret", "TOKp3Rm8uY2hLeaky")._auth_header
     )
-    assert request.headers["user-agent"] == "campaigner/0.1.0"
+    assert request.headers["user-agent"] == f"campaigner/{__version__}"
     assert request.headers["accept"] == "application/json"
 
 
