@@ -5,7 +5,9 @@ Shared by the short chaos test (``tests/chaos/test_chaos.py``, a few hundred cal
 in its own process and outlives every engine; the engine is killed with SIGKILL at
 random instants (seeded), once stopped with Ctrl-C, and resumed until the campaign is
 complete. Then the promises are checked from the outside, on ``campaigner export``
-against the simulator's own record of every call it placed (``/_sim/calls``).
+against the simulator's own record of every call it placed (``/_sim/calls``), and every
+exported call's outcome, talk time and recording against what really happened on it
+(``/_sim/truth``, tests/engine/truth.py).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from tests.engine.outofprocess import (
     export,
     free_port,
 )
+from tests.engine.truth import check_export_truth
 
 SECRET = "chaos-heartbeat-secret-0123"
 CALLER_IDS = ["+912241499102", "+918047091234", "+911139585476"]
@@ -219,6 +222,10 @@ def check(report: Report, campaign: Path, sim: ScaledSim) -> None:
         report.outcomes[outcome] = report.outcomes.get(outcome, 0) + 1
     assert sum("contacts.csv:" in r["source"] for r in records) == report.contacts
     check_export_invariants(records, calls, max_calls=MAX_CALLS)
+    # Call by call: the true outcome (``unknown`` is honest after give_up_after), the
+    # true talk time and no recording, since the campaign asks for none.
+    verdict = check_export_truth(records, sim.truths(), allow_unknown=True, recording=False)
+    assert verdict.checked == len(calls)
     check_dnd_skips(records, sim)
 
 

@@ -33,6 +33,7 @@ import httpx
 import trio
 
 from tests.engine.outofprocess import KEY, TOKEN, ExternalSim, free_port, stop
+from tests.engine.truth import fetch_truths
 
 REPO = Path(__file__).resolve().parents[2]
 PAGE = 5000  # /_sim/calls per request
@@ -66,6 +67,10 @@ class ScaledSim(ExternalSim):
         while page := self.get("/_sim/calls", offset=len(found), limit=PAGE):
             found.extend(page)
         return found
+
+    def truths(self) -> list[dict[str, Any]]:
+        """What really happened on every call (``/_sim/truth``, in pages)."""
+        return fetch_truths(self.url, (KEY, TOKEN), PAGE)
 
 
 @contextmanager

@@ -15,6 +15,7 @@ import trio.testing
 
 from campaigner.simulator import Scenario
 from tests.engine.harness import run_against_sim, write_campaign
+from tests.engine.truth import check_truth
 
 DND_AGENT, OTHER_AGENT = "+919900000001", "+919900000002"
 DND_CONTACT = "+919700000003"
@@ -49,6 +50,7 @@ async def test_an_agent_on_the_registry_does_not_make_contacts_dnd(
         for phone in CONTACTS
     }
     assert {c.from_number for c in out.sim.calls()} == {OTHER_AGENT}
+    check_truth(journal, out.sim, recording=False)
     events = journal.conn.execute("SELECT message FROM run_log WHERE kind = 'agent_ndnc'")
     assert [e[0] for e in events] == [
         f"agent {DND_AGENT} is on the NDNC registry: Exotel refuses to call them; "

@@ -11,6 +11,10 @@ from pathlib import Path
 import pytest
 
 from campaigner.cli import main
+from campaigner.commands import run as run_command
+from campaigner.sandbox import Sandbox
+from campaigner.simulator.inspect import truths
+from tests.engine.truth import from_export, judge
 
 CAMPAIGN = """
 name: cli-demo
@@ -64,9 +68,20 @@ def test_plan_json(campaign: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert doc["requests"][0]["form"]["To"] == "+919876543001"
 
 
+class Watched(Sandbox):
+    """The sandbox ``run --sandbox`` uses, kept so the test can ask its simulator."""
+
+    last: Watched | None = None
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        Watched.last = self
+
+
 def test_run_sandbox_then_status_export_report(
-    campaign: Path, capsys: pytest.CaptureFixture[str]
+    campaign: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(run_command, "Sandbox", Watched)
     assert main(["run", str(campaign), "--sandbox", "-q"]) == 0
     err = capsys.readouterr().err
     assert "done: every contact has a final outcome" in err
@@ -82,6 +97,13 @@ def test_run_sandbox_then_status_export_report(
 
     assert main(["export", str(campaign), "--format", "json"]) == 0
     records = json.loads(capsys.readouterr().out)
+    # every exported call is what really happened in the sandbox (outcome, talk, recording)
+    assert Watched.last is not None
+    assert Watched.last.simulator is not None
+    facts = truths(Watched.last.simulator)
+    verdict = judge(from_export(records), facts, mode="agent_first", recording=False)
+    verdict.fail_if_wrong()
+    assert verdict.checked == len(facts) > 0
     by_phone = {r["phone"]: r for r in records}
     # skipped rows (invalid, duplicate) are exported with the number as written
     assert set(by_phone) == {

@@ -15,12 +15,15 @@ from pathlib import Path
 import trio
 
 from tests.engine.outofprocess import (
+    KEY,
+    TOKEN,
     campaigner,
     check_export_invariants,
     export,
     external_sim,
     free_port,
 )
+from tests.engine.truth import check_export_truth, fetch_truths
 
 SCENARIO = """
 seed: 21
@@ -80,7 +83,12 @@ async def test_kill_9_anywhere_then_resume(tmp_path: Path) -> None:
             )
         assert final.returncode == 0, final.stderr.decode()[-2000:]
         assert b"resuming from the journal" in final.stderr
-        check_export_invariants(export(campaign, sim.env()), sim.calls(), max_calls=MAX_CALLS)
+        records = export(campaign, sim.env())
+        check_export_invariants(records, sim.calls(), max_calls=MAX_CALLS)
+        # every call's outcome is what really happened (or honestly unknown: give_up 30 s)
+        check_export_truth(
+            records, fetch_truths(sim.url, (KEY, TOKEN)), allow_unknown=True, recording=False
+        )
 
 
 async def run_and_kill(

@@ -24,6 +24,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from campaigner.simulator import Simulator
 from campaigner.simulator.inspect import CallTruth, truths
 from campaigner.store.journal import Journal
@@ -170,6 +172,18 @@ def from_export(records: Iterable[Mapping[str, Any]]) -> Run:
                 )
             )
     return Run(calls, contacts)
+
+
+def fetch_truths(url: str, auth: tuple[str, str], page: int = 5000) -> list[dict[str, Any]]:
+    """``GET /_sim/truth`` of a simulator in another process, every page."""
+    found: list[dict[str, Any]] = []
+    with httpx.Client(base_url=url, auth=auth, timeout=60) as http:
+        while True:
+            answer = http.get("/_sim/truth", params={"offset": len(found), "limit": page})
+            answer.raise_for_status()
+            if not (batch := answer.json()):
+                return found
+            found.extend(batch)
 
 
 def truth_from_json(body: Mapping[str, Any]) -> CallTruth:

@@ -3,9 +3,10 @@ again and again, against an out-of-process simulator that outlives every death (
 
 Same campaign, faults and checks as the short chaos test (``tests/chaos``), at the size
 of a working day: every contact ends with a final outcome, none gets more calls than
-its policy allows, no two calls to one contact overlap, and every call the simulator
-placed is in ``campaigner export``. The result is printed (run with ``-s``) and recorded
-in docs/benchmarks.md.
+its policy allows, no two calls to one contact overlap, every call the simulator
+placed is in ``campaigner export``, and each call's exported outcome, talk time and
+recording is what really happened on its legs (the truth oracle, tests/engine/truth.py).
+The result is printed (run with ``-s``) and recorded in docs/benchmarks.md.
 """
 
 from __future__ import annotations
