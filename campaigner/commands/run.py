@@ -25,6 +25,7 @@ import trio.testing
 from campaigner.campaign.loader import load_campaign
 from campaigner.campaign.resolved import LoadedCampaign
 from campaigner.clock import TrioWallClock
+from campaigner.commands.plan import state_diff
 from campaigner.engine.outage import GIVE_UP_AFTER
 from campaigner.engine.preflight import check_deadline, check_exotel, check_listen
 from campaigner.engine.prepare import check_journal
@@ -156,12 +157,16 @@ def confirm(loaded: LoadedCampaign, settings: ExotelSettings, yes: bool) -> None
             "pass --yes to run without asking"
         )
     c = loaded.campaign
+    state = state_diff(loaded)
+    left = loaded.contact_count if state is None else state.left
+    done = "" if state is None else f", {sum(state.done.values()):,} already final"
     print(
-        f"About to dial for real: campaign {c.name} ({c.api}, {c.dial.mode}), "
-        f"{loaded.contact_count:,} contacts in the file, account {settings.account_sid}, "
-        f"caller IDs {', '.join(cid.number for cid in loaded.caller_ids)}, "
-        f"{c.pacing.requests_per_minute} requests/minute. "
-        f"`campaigner plan {loaded.path}` shows what is left to call.",
+        f"About to dial for real: campaign {c.name} ({c.api}, {c.dial.mode}) on account "
+        f"{settings.account_sid}: {left:,} contacts to call{done}; caller IDs "
+        f"{', '.join(cid.number for cid in loaded.caller_ids)}; at most "
+        f"{c.pacing.requests_per_minute} requests/minute and "
+        f"{c.pacing.max_concurrent_calls} calls at once. (`campaigner plan {loaded.path}` "
+        "shows the details.)",
         file=sys.stderr,
     )
     try:

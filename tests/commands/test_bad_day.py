@@ -439,3 +439,30 @@ async def test_preflight_passes_against_a_healthy_exotel(
     await check_exotel(loaded, settings, datetime.now(UTC), transport=sim.transport())
     kinds = [r.kind for r in sim.requests]
     assert len(kinds) == (2 if api == "v3" else 1)  # one cheap GET per API host
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("answer", ["n\n", "\n", ""])
+def test_a_real_run_at_a_terminal_asks_first(
+    answer: str,
+    tmp_path: Path,
+    account: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import campaigner.commands.run as run_command
+
+    async def reachable(*args: object, **kwargs: object) -> None:
+        return None
+
+    account.setattr(run_command, "check_exotel", reachable)
+    account.setattr("sys.stdin", _Terminal(answer))
+    assert main(["run", str(campaign(tmp_path)), "-q"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "About to dial for real: campaign bad-day (v1, agent_first) on account acme1" in err
+    assert "2 contacts to call" in err
+    assert "not confirmed: nothing was dialed" in one_error_line(err)
+    assert not (tmp_path / ".campaigner" / "bad-day.sqlite3").exists()
