@@ -49,6 +49,7 @@ class ConnectionStats:
     """What the connection cap did: for the receiver's stats and the tests."""
 
     open: int = 0
+    peak: int = 0  # the most connections ever open at once
     accepted: int = 0
     evicted: int = 0  # closed to make room for a newer connection
     accept_failed: int = 0  # accept() failed (out of descriptors)
@@ -130,6 +131,7 @@ async def serve_capped(
             # registered now, so that an eviction before the task starts still counts
             scope = live[counter] = trio.CancelScope()
             stats.open = len(live)
+            stats.peak = max(stats.peak, stats.open)
             nursery.start_soon(one, stream, counter, scope)
 
     try:

@@ -28,7 +28,7 @@ import hashlib
 import json
 import logging
 import secrets
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -50,9 +50,11 @@ log = logging.getLogger("campaigner.receiver")
 SKEW = 600.0  # seconds Exotel's clock (second precision, IST) may differ from ours
 SLACK = 120.0  # seconds of talk a callback may claim beyond what the call could have had
 UNMATCHED_KEEP = 5_000  # callbacks for unknown SIDs journaled and kept per run; then refused
-REFUSED_JOURNAL = 1_000  # refused callbacks journaled per run (all are counted)
+REFUSED_JOURNAL = 1_000  # refused and held callbacks journaled per run (all are counted)
+PER_CALL = 16  # callbacks admitted per call (Exotel sends two or three, and may repeat one)
 MAX_RAW = 8 * 1024  # a callback payload journaled in full up to this size (JSON), else digested
-MAX_FIELD = 256  # characters of a text field kept from an unmatched callback
+MAX_FIELD = 128  # characters of a text field kept from an unmatched callback (CustomField's max)
+MAX_URL = 512  # characters of a recording URL kept from an unmatched callback
 CONFIRM_QUEUE = 256  # calls waiting for a confirming details GET
 CONFIRM_EVERY = 60.0  # seconds between two confirmations of one call
 _DIGITS = 8  # a number with fewer digits is not compared (a SIP URI, a masked value)
@@ -188,9 +190,7 @@ def reduced(obs: CallObservation) -> CallObservation:
         obs,
         sid=obs.sid[:MAX_FIELD],
         status=cut(obs.status),
-        recording_url=None
-        if obs.recording_url and len(obs.recording_url) > 2048
-        else obs.recording_url,
+        recording_url=obs.recording_url if len(obs.recording_url or "") <= MAX_URL else None,
         from_number=cut(obs.from_number),
         to_number=cut(obs.to_number),
         caller_id=cut(obs.caller_id),
@@ -216,6 +216,8 @@ class CallbackGuard:
         self._specs: OrderedDict[int, Claimed] = OrderedDict()
         self._send, self._queue = trio.open_memory_channel[str](CONFIRM_QUEUE)
         self._confirmed_at: dict[str, float] = {}
+        self._admitted: Counter[int] = Counter()
+        self._journaled = 0
         self.unmatched = 0
         self.refused = 0
         self.held = 0
@@ -243,6 +245,11 @@ class CallbackGuard:
             self._warn("held", f"asking Exotel before applying a callback: {why}")
             self._ask(obs.sid)
             return None
+        self._admitted[claimed.call_id] += 1
+        if self._admitted[claimed.call_id] > PER_CALL:
+            self.refused += 1
+            self._warn("repeated", f"more than {PER_CALL} callbacks for one call: dropped")
+            return None
         if obs.recording_url and not recording_allowed(obs.recording_url):
             self.recordings_dropped += 1
             self._warn("recording", "dropped a recording link not on Exotel's recording hosts")
@@ -260,7 +267,8 @@ class CallbackGuard:
         return reduced(obs)
 
     def _journal(self, obs: CallObservation, call_id: int, effect: str) -> None:
-        if effect == "refused" and self.refused > REFUSED_JOURNAL:
+        self._journaled += 1
+        if self._journaled > REFUSED_JOURNAL:
             return
         self.ctx.journal.record_event(
             at=self.ctx.now(),
@@ -270,7 +278,7 @@ class CallbackGuard:
             event=obs.event,
             status=(obs.status or "")[:40] or None,
             effect=effect,
-            payload=digest(obs.raw) if effect == "refused" else bounded(obs).raw,
+            payload=digest(obs.raw),  # evidence, not content: no forged link is kept
         )
 
     def _claimed(self, sid: str) -> Claimed | None:
