@@ -224,3 +224,45 @@ def test_loaded_campaign_paths_and_hash(check: Check) -> None:
     assert loaded.sha256 == hashlib.sha256(Path("c.yaml").read_bytes()).hexdigest()
     assert loaded.base_dir == Path.cwd().resolve()
     assert loaded.journal_path == Path.cwd().resolve() / ".campaigner" / "t.sqlite3"
+
+
+def test_a_few_aliases_still_load(check: Check) -> None:
+    loaded, problems = check(BASE + "description: &d reports/t.html\nreport: *d\n")
+    assert problems == []
+    assert loaded is not None
+    assert loaded.campaign.report == "reports/t.html"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("description: &d x\nx1: [" + ", ".join(["*d"] * 17) + "]\n",
+         "c.yaml:14:70: more than 16 YAML aliases (*name); write values out"),
+        ("a: &a [1]\nb: &b [*a]\n", "c.yaml:14:8: a YAML alias inside an anchored value "
+         "(&name): aliases may not nest"),
+        ("description: " + "[" * 40 + "]" * 40 + "\n",
+         "c.yaml:13:14: nested deeper than 32 levels"),
+        ("d:\n" + "".join(f"  - {i}\n" for i in range(20_001)),
+         "c.yaml:19984:5: more than 20,000 YAML nodes; put contacts in a CSV"),
+    ],
+)  # fmt: skip
+def test_the_yaml_front_door_is_bounded(check: Check, body: str, expected: str) -> None:
+    assert check(BASE + body)[1] == [expected]
+
+
+def test_a_campaign_file_over_2_mib_is_refused(check: Check) -> None:
+    loaded, problems = check(BASE + "# " + "x" * (2 * 1024 * 1024) + "\n")
+    assert (loaded, problems) == (
+        None,
+        ["c.yaml: the file is larger than 2 MiB; put contacts in a CSV (contacts.file)"],
+    )
+
+
+def test_unknown_keys_and_contact_problems_in_one_pass(check: Check) -> None:
+    text = BASE.replace('inline: ["+919812300001"]', 'inline: ["+919812300001", "12"]')
+    _, problems = check(text + "retires: 3\ncall: {custom_feild: x}\n")
+    assert problems == [
+        "c.yaml:8:29: contacts.inline.1: '12' is not a valid phone number (too short)",
+        "c.yaml:13:1: retires: unknown key 'retires', did you mean 'retry'?",
+        "c.yaml:14:8: call.custom_feild: unknown key 'custom_feild', did you mean 'custom_field'?",
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -163,3 +165,57 @@ def test_templates_with_more_than_names_render_through_jinja() -> None:
     ):
         template = env.from_string(source)
         assert renderer(env, source, template) == template.render
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("{{ ('a' * 10**8)|length }}", "repeats a value past 1,000,000 characters"),
+        ("{% for a in range(200) %}{% for b in range(200) %}{% endfor %}{% endfor %}x",
+         "takes more than 10,000 steps to render"),
+        ("{% set a = 'xxxxxxxxxx' %}" + "{% set a = a ~ a %}" * 20 + "{{ a|length }}",
+         "builds a value of more than 1,000,000 characters"),
+        ("{{ range(100000)|length }}", "range() of 100,000 items (at most 1,000)"),
+        ("{{ name.center(10**6) }}", "center: a width of 1,000,000 (at most 4,096)"),
+        ("{{ name|indent(10**6) }}", "indent: a width of 1,000,000 (at most 4,096)"),
+        ("{{ '%9999999d' % 1 }}", "a format width over 4,096"),
+        ("{{ '{:>9999999}'.format(1) }}", "a format width over 4,096"),
+        ("{{ '%*d'|format(9999999, 1) }}", "format widths must be written as numbers"),
+        ("{{ ('x' * 2000).replace('', 'y' * 2000) }}",
+         "could build a value of more than 1,000,000 characters"),
+        ("{% macro f(n) %}{{ f(n) }}{{ f(n) }}{% endmacro %}{{ f(1) }}",
+         "recurses too deeply"),
+        ("{% for i in range(999) %}{{ name }}{{ name }}{% endfor %}",
+         "renders to more than 4,096 characters"),
+        ("{{ 1 / 0 }}", "ZeroDivisionError: division by zero"),
+    ],
+)  # fmt: skip
+def test_the_sandbox_bounds_every_render(check: Check, source: str, message: str) -> None:
+    text = call(f"  custom_field: {json.dumps(source)}\n")
+    _, problems = check(text, {"contacts.csv": ROWS})
+    where = "contacts.csv:2:1" if "name" in source else "c.yaml:14:17"  # per contact, or once
+    assert problems[0] == f"{where}: call.custom_field: template error: {message}"
+
+
+def test_the_sandbox_lets_ordinary_templates_through(check: Check) -> None:
+    source = (
+        "{{ name|upper }}-{{ '%05d'|format(7) }}-{{ order_id ~ '/' ~ attempt }}-"
+        "{% for c in name %}{{ c }}{% endfor %}-{{ ','.join(['a', 'b']) }}-{{ name[:2] }}"
+    )
+    loaded, problems = check(
+        call(f"  custom_field: {json.dumps(source)}\n"), {"contacts.csv": ROWS}
+    )
+    assert problems == []
+    assert loaded is not None
+    context = template_context("t", next(loaded.iter_contacts()), 1)
+    assert loaded.templates.render("call.custom_field", context) == "ASHA-00007-OD-1/1-Asha-a,b-As"
+
+
+def test_unlisted_string_methods_are_refused(check: Check) -> None:
+    _, problems = check(
+        call('  custom_field: "{{ name.expandtabs(4) }}"\n'), {"contacts.csv": ROWS}
+    )
+    assert problems[0] == (
+        "contacts.csv:2:1: call.custom_field: template error: access to attribute "
+        "'expandtabs' of 'str' object is unsafe."
+    )
