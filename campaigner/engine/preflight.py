@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import socket
 from collections.abc import Awaitable
 from datetime import datetime, timedelta
@@ -121,13 +122,23 @@ async def check_exotel(
     *,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> None:
-    """One authenticated GET per API host the campaign uses; raises one clear error."""
-    async with ExotelClient(
-        settings, transport=transport, timeout=PROBE_TIMEOUT, max_tries=1
-    ) as client:
-        await _probe(settings.v1_base, settings, _v1_probe(client, now))
-        if loaded.campaign.api == "v3":
-            await _probe(settings.v3_base, settings, _v3_probe(client))
+    """One authenticated GET per API host the campaign uses; raises one clear error.
+
+    The client's own warning for a failed request is held back meanwhile: the error
+    raised here says it, in one line.
+    """
+    quiet = logging.getLogger("campaigner.exotel")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        async with ExotelClient(
+            settings, transport=transport, timeout=PROBE_TIMEOUT, max_tries=1
+        ) as client:
+            await _probe(settings.v1_base, settings, _v1_probe(client, now))
+            if loaded.campaign.api == "v3":
+                await _probe(settings.v3_base, settings, _v3_probe(client))
+    finally:
+        quiet.setLevel(level)
 
 
 async def _v1_probe(client: ExotelClient, now: datetime) -> None:
