@@ -14,6 +14,7 @@ from pathlib import Path
 from campaigner.report.render import write_report
 from campaigner.store.journal import Journal
 from campaigner.store.locate import journal_path
+from campaigner.tidy import ignore_default_reports
 
 NAME = "report"
 HELP = "Write a campaign's report (HTML, or JSON) from its journal; works mid-run too."
@@ -42,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
     campaign = Path(args.file)
     journal = journal_path(campaign)
     out = Path(args.output) if args.output else default_output(campaign, journal, args.format)
+    if not args.output:
+        ignore_default_reports(campaign, out)  # reports/ keeps itself out of git
     written = write_report(
         journal,
         out,

@@ -17,7 +17,6 @@ import shlex
 import sys
 from datetime import UTC, datetime
 from functools import partial
-from pathlib import Path
 
 import trio
 import trio.testing
@@ -39,10 +38,10 @@ from campaigner.schedule import CallingSchedule
 from campaigner.settings import ExotelSettings, load_exotel_settings
 from campaigner.simulator import Scenario, load_scenario
 from campaigner.store.locks import RunnerKey, check_runner
+from campaigner.tidy import ignore_default_reports
 
 NAME = "run"
 HELP = "Run a campaign (or resume it) until every contact has a final outcome."
-REPORTS_IGNORE = "# written by campaigner: reports hold names and recording links\n*\n"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -180,7 +179,7 @@ def confirm(loaded: LoadedCampaign, settings: ExotelSettings, yes: bool) -> None
 def _write_report(loaded: LoadedCampaign) -> None:
     """The run's report, whatever the ending (a stopped run reports what is known)."""
     try:
-        ignore_default_reports(loaded)
+        ignore_default_reports(loaded.path, loaded.report_path)
         path = write_report(loaded.journal_path, loaded.report_path, campaign_file=loaded.path)
     except CampaignerError as exc:
         say(f"warning: the report could not be written: {exc}", logging.WARNING)
@@ -194,25 +193,6 @@ def _write_report(loaded: LoadedCampaign) -> None:
         )
         return
     say(f"report: {path}", report=str(path))
-
-
-def ignore_default_reports(loaded: LoadedCampaign) -> Path | None:
-    """Keep reports out of git unless asked: the default report directory ignores itself.
-
-    Reports hold customers' names and recording links, and the default directory sits
-    beside the campaign files, inside the repository that reviews them. A campaign that
-    names its ``report`` path has asked for it and is left alone. Returns the
-    ``.gitignore`` written, if any.
-    """
-    if loaded.campaign.report:
-        return None
-    folder = loaded.report_path.parent
-    ignore = folder / ".gitignore"
-    if ignore.exists():
-        return None
-    folder.mkdir(parents=True, exist_ok=True)
-    ignore.write_text(REPORTS_IGNORE)
-    return ignore
 
 
 def _run_sandbox(loaded: LoadedCampaign, args: argparse.Namespace, hint: str) -> RunResult:

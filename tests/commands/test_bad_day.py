@@ -282,7 +282,15 @@ def test_reports_are_ignored_by_git(tmp_path: Path) -> None:
     path = campaign(tmp_path, dnd="call")
     assert main(["run", str(path), "--sandbox", "-q"]) == EXIT_OK
     assert (tmp_path / "reports" / "bad-day.html").exists()
-    assert (tmp_path / "reports" / ".gitignore").read_text().splitlines()[-1] == "*"
+    ignore = tmp_path / "reports" / ".gitignore"
+    assert ignore.read_text().splitlines()[-1] == "*"
+    ignore.unlink()
+    assert main(["report", str(path)]) == EXIT_OK  # the report command too
+    assert ignore.exists()
+    elsewhere = tmp_path / "out" / "r.html"
+    assert main(["report", str(path), "-o", str(elsewhere)]) == EXIT_OK
+    assert elsewhere.exists()
+    assert not (elsewhere.parent / ".gitignore").exists()  # asked for: left alone
 
 
 # -- an outage in the middle of a run (engine, virtual time) -----------------------------
