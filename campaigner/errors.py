@@ -20,7 +20,8 @@ translated where they enter our code and chained as ``__cause__``.
     │   ├── NotFoundError           404: unknown SID, account, ExoPhone or path
     │   ├── BadRequestError         400/405/422: Exotel rejected the parameters
     │   ├── ConflictError           409 other than agent busy (device unverified/unavailable)
-    │   │   └── AgentBusyError      409/10706: the agent is on another call (state_management)
+    │   │   ├── AgentBusyError      409/10706: the agent is on another call (state_management)
+    │   │   └── AgentUnavailableError  404/405/409 with an agent-side code: device off, ...
     │   ├── RateLimitedError        429: the account's request budget is spent
     │   ├── ServerError             5xx: Exotel failed; safe requests may be retried
     │   ├── TransportError          no answer at all (connect error, timeout) on a safe request
@@ -180,6 +181,13 @@ class ConflictError(ExotelError):
 
 class AgentBusyError(ConflictError):
     """The agent is already on a call (409, code 10706, with state_management)."""
+
+
+class AgentUnavailableError(ConflictError):
+    """The agent's (user's) device cannot take a call: turned off (404/10703), unavailable
+    (409/1012), unverified (409/10705), no such user or device (404/10731, 10702, 10806),
+    VoIP not allowed (405/10712). The contact was not called: it is the agent's problem.
+    """
 
 
 class RateLimitedError(ExotelError):

@@ -35,6 +35,7 @@ from campaigner.engine.registry import OpenCall
 from campaigner.engine.tracker import Tracker, contact_update
 from campaigner.errors import (
     AgentBusyError,
+    AgentUnavailableError,
     AuthError,
     ConflictError,
     DndRefusedError,
@@ -45,7 +46,7 @@ from campaigner.errors import (
     StateWriteError,
     TransportError,
 )
-from campaigner.exotel.classify import ndnc_number
+from campaigner.exotel.classify import AGENT_DEVICE_CODES, ndnc_number
 from campaigner.outcomes import Verdict
 from campaigner.phones import InvalidPhoneNumber, normalise
 from campaigner.policy import Tally, after_agent_busy, after_call
@@ -68,6 +69,7 @@ class Dialer:
         self._taken: set[int] = set()
         self._waiting_since: str | None = None
         self._ndnc_agents: set[str] = set()
+        self._unavailable_agents: set[tuple[str, str]] = set()
         self.rules = CallingRulesGate(ctx)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -336,6 +338,8 @@ class Dialer:
             self.tracker.changed.set()
         except DndRefusedError as exc:
             self._ndnc(call, exc)
+        except AgentUnavailableError as exc:
+            self._agent_unavailable(call, exc)
         except (AgentBusyError, ConflictError) as exc:
             self._agent_refused(call, exc)
         except TransportError as exc:
@@ -410,6 +414,26 @@ class Dialer:
             ctx.call_finished(Outcome.FAILED)  # Exotel rejected it: the breaker counts it
         if call.agent and ctx.agents is not None:
             ctx.agents.release(call.agent)
+
+    def _agent_unavailable(self, call: OpenCall, exc: AgentUnavailableError) -> None:
+        """The agent's device cannot take a call (turned off, unverified, no such user...).
+
+        The contact was not called, so, as after 10706 or an agent on the NDNC registry,
+        the agent rests and the contact waits for another agent without spending an
+        attempt; the run log says so once per agent and code.
+        """
+        what = AGENT_DEVICE_CODES.get(exc.code or "", "agent's device is unavailable")
+        key = (call.agent or "", exc.code or "")
+        if key not in self._unavailable_agents:
+            self._unavailable_agents.add(key)
+            self.ctx.note(
+                "agent_unavailable",
+                f"agent {call.agent}: {what} (Exotel {exc.status}/{exc.code}); "
+                "their contacts wait for other agents",
+                agent=call.agent,
+                code=exc.code,
+            )
+        self._agent_refused(call, exc, reason=what)
 
     def _agent_refused(self, call: OpenCall, exc: ExotelError, reason: str = "agent busy") -> None:
         """409: the agent is busy elsewhere (or their device is unusable); rest the agent."""

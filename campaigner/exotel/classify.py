@@ -14,6 +14,7 @@ from http import HTTPStatus
 
 from campaigner.errors import (
     AgentBusyError,
+    AgentUnavailableError,
     AuthError,
     BadRequestError,
     ConflictError,
@@ -31,6 +32,19 @@ from campaigner.exotel.values import blank_to_none
 
 MAX_MESSAGE = 200
 AGENT_BUSY_CODE = "10706"  # 002: 409/10706 "User device is currently busy"
+# The v3 connect page's error table (docs/exotel/): codes about the agent's (the user's,
+# ``from``) device or account, not about the contact. The contact was not called, so the
+# engine rests the agent and re-queues the contact, as for 10706.
+AGENT_DEVICE_CODES: dict[str, str] = {
+    "10703": "agent's device is turned off",  # 404 "Device is currently unavailable"
+    "1012": "agent's device is unavailable",  # 409
+    "10705": "agent's device is unverified",  # 409
+    "10731": "agent is not an Exotel user",  # 404 "User not found"
+    "10702": "agent's device was not found",  # 404 "User Device not found"
+    "10806": "agent has no device",  # 404 "No device found for user"
+    "10712": "VoIP calls are not allowed",  # 405: a SIP agent on an account without VoIP
+}
+_AGENT_STATUSES = (404, 405, 409)
 
 _TAGS = re.compile(r"<[^>]*>")
 _SPACES = re.compile(r"\s+")
@@ -57,6 +71,8 @@ def error_class(status: int, code: str | None, message: str) -> type[ExotelError
     if status in (404, 409) and code == AGENT_BUSY_CODE:
         # 002's error table lists 10706 "User device is currently busy" under 409 and 404.
         return AgentBusyError
+    if status in _AGENT_STATUSES and code in AGENT_DEVICE_CODES:
+        return AgentUnavailableError
     if status == 404:
         return NotFoundError
     if status == 409:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from campaigner.simulator.phones import stable_fraction, to_e164
-from campaigner.simulator.scenario import KINDS, Agent, NumberBehaviour, Scenario
+from campaigner.simulator.scenario import KINDS, Agent, Device, NumberBehaviour, Scenario
 from campaigner.simulator.timeline import Plan, SimCall, apply_timeline, v3_status
 
 _SID_ALPHABET = string.ascii_lowercase + string.digits
@@ -99,9 +99,16 @@ class CallBook:
         changes = {k: v for k, v in (("outcome", outcome), ("dnd", dnd)) if v is not None}
         self.numbers[e164] = NumberBehaviour.model_validate({**old.model_dump(), **changes})
 
-    def set_agent(self, number: str, busy: bool) -> None:
-        """Make a number a listed agent, always busy or not."""
-        self.agents[_e164(number)] = Agent(busy=busy)
+    def set_agent(
+        self, number: str, *, busy: bool | None = None, device: Device | None = None
+    ) -> None:
+        """Make a number a listed agent; a setting left None keeps its current value."""
+        e164 = _e164(number)
+        old = self.agents.get(e164, Agent())
+        self.agents[e164] = Agent(
+            busy=old.busy if busy is None else busy,
+            device=old.device if device is None else device,
+        )
 
     # ---- creation --------------------------------------------------------------------
 

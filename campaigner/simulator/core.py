@@ -29,7 +29,7 @@ from campaigner.simulator.inspect import inspect, is_inspection
 from campaigner.simulator.limits import Bursts, RollingWindow
 from campaigner.simulator.routes import Ctx, Route
 from campaigner.simulator.routes import route as find_route
-from campaigner.simulator.scenario import Health, Kind, Scenario
+from campaigner.simulator.scenario import Device, Health, Kind, Scenario
 from campaigner.simulator.timeline import SimCall
 from campaigner.simulator.v1_wire import rest_exception
 from campaigner.simulator.v3_wire import envelope, error_data, json_response
@@ -291,7 +291,11 @@ class Simulator:
 
     def set_agent_busy(self, number: str, busy: bool) -> None:
         """Mark an agent number always busy (or not) from now on."""
-        self.book.set_agent(number, busy)
+        self.book.set_agent(number, busy=busy)
+
+    def set_agent_device(self, number: str, device: Device) -> None:
+        """Set an agent's device state from now on (v3 refusals; see ``Agent.device``)."""
+        self.book.set_agent(number, device=device)
 
     def set_exophone_health(
         self,

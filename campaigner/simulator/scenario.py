@@ -92,10 +92,16 @@ class ExoPhone(_Model):
         return self
 
 
+Device = Literal["ok", "off", "unavailable", "unverified", "unknown_user", "no_device", "not_found"]
+
+
 class Agent(_Model):
     """An agent (user) number: listed agents get state management by default (v3 page)."""
 
     busy: bool = False  # always busy: 409/10706 under state_management, else a busy leg
+    # Their device as v3's user checks see it: anything but "ok" refuses a v3 call with
+    # the agent on `from` (404/10703, 409/1012, 409/10705, 404/10731, 404/10806, 404/10702).
+    device: Device = "ok"
 
 
 class NumberBehaviour(_Model):

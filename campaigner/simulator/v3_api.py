@@ -32,6 +32,17 @@ if TYPE_CHECKING:
 MAX_TIME_LIMIT = 14400
 
 
+# 002's error table: how Exotel refuses a call whose `from` user's device cannot take it.
+DEVICE_ERRORS: dict[str, tuple[int, int, str]] = {
+    "off": (404, 10703, "Device is currently unavailable (turned off)"),
+    "unavailable": (409, 1012, "User device is unavailable"),
+    "unverified": (409, 10705, "User device is unverified"),
+    "unknown_user": (404, 10731, "User not found"),
+    "no_device": (404, 10806, "No device found for user"),
+    "not_found": (404, 10702, "User Device not found"),
+}
+
+
 class Invalid(ValueError):
     """A v3 request problem: HTTP status, Exotel code and description."""
 
@@ -182,6 +193,9 @@ async def _create(sim: Simulator, ctx: Ctx, body: dict[str, Any]) -> httpx.Respo
     managed = (
         _bool(managed, "from.state_management") if managed is not None else frm in sim.book.agents
     )
+    agent = sim.book.agents.get(frm)
+    if agent is not None and agent.device != "ok":
+        raise Invalid(*DEVICE_ERRORS[agent.device])
     if managed and sim.book.is_busy(frm, ctx.now):
         raise Invalid(409, 10706, "User device is currently busy")
     call = SimCall(sim.book.new_sid(), len(sim.book.ordered), "v3", frm, to, phone.number)

@@ -8,6 +8,7 @@ import pytest
 
 from campaigner.errors import (
     AgentBusyError,
+    AgentUnavailableError,
     AuthError,
     BadRequestError,
     ConflictError,
@@ -86,11 +87,18 @@ def test_status_first(
     [
         (409, 10706, AgentBusyError, "User device is currently busy"),
         (404, 10706, AgentBusyError, "User device is currently busy"),  # 002 lists it under 404 too
-        (409, 10705, ConflictError, "User device is unverified"),
-        (409, 1012, ConflictError, "User device is unavailable"),
+        (409, 10705, AgentUnavailableError, "User device is unverified"),
+        (409, 1012, AgentUnavailableError, "User device is unavailable"),
+        (404, 10703, AgentUnavailableError, "Device is currently unavailable (turned off)"),
+        (404, 10731, AgentUnavailableError, "User not found"),
+        (404, 10702, AgentUnavailableError, "User Device not found"),
+        (404, 10806, AgentUnavailableError, "No device found for user"),
+        (405, 10712, AgentUnavailableError, "VOIP calls are not allowed"),
+        (409, 1008, ConflictError, "Duplicate resource"),
         (401, 1010, AuthError, "Authentication failed"),
         (404, 10716, NotFoundError, "Given virtual_number not found"),
-        (405, 10712, BadRequestError, "VOIP calls are not allowed"),
+        (404, 1017, NotFoundError, "AccountSid not found"),
+        (404, 10744, NotFoundError, "Call not found"),
         (400, 1002, BadRequestError, "Valid values for RecordingChannels are single, dual"),
         (429, 10724, RateLimitedError, "Too many requests"),
         (500, 1100, ServerError, "Internal Server Error"),

@@ -12,6 +12,7 @@ import trio
 from campaigner.domain import CallSpec
 from campaigner.errors import (
     AgentBusyError,
+    AgentUnavailableError,
     AuthError,
     BadRequestError,
     ConflictError,
@@ -154,7 +155,7 @@ async def test_an_answer_that_is_not_exotels_refusal_is_outcome_unknown(
         (401, 1010, AuthError),
         (403, 1, ForbiddenError),
         (404, 10716, NotFoundError),
-        (405, 10712, BadRequestError),
+        (405, 10712, AgentUnavailableError),
         (409, 1012, ConflictError),
         (429, 10724, RateLimitedError),
     ],

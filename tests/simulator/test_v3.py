@@ -269,3 +269,30 @@ async def test_listed_busy_agent_is_refused_by_default(make_sim: SimFactory) -> 
     async with api_client(sim) as api:
         response = await _create(api)
     assert _error(response) == (409, 409, 10706, "User device is currently busy")
+
+
+@pytest.mark.parametrize(
+    ("device", "expected"),
+    [
+        ("off", (404, 10703, "Device is currently unavailable (turned off)")),
+        ("unavailable", (409, 1012, "User device is unavailable")),
+        ("unverified", (409, 10705, "User device is unverified")),
+        ("unknown_user", (404, 10731, "User not found")),
+        ("no_device", (404, 10806, "No device found for user")),
+        ("not_found", (404, 10702, "User Device not found")),
+    ],
+)
+async def test_agent_device_states_refuse_as_the_error_table_says(
+    make_sim: SimFactory, device: str, expected: tuple[int, int, str]
+) -> None:
+    sim = make_sim(scenario=make_scenario(agents={AGENT: {"device": device}}))
+    async with api_client(sim) as api:
+        refused = await _create(api)
+        http, code, description = expected
+        assert _error(refused) == (http, http, code, description)
+        assert sim.calls() == []
+        sim.set_agent_device(AGENT, "ok")  # back on: the same request is a call
+        assert (await _create(api)).status_code == 200
+        sim.set_agent_device(AGENT, device)
+        assert _error(await _create(api, to={"contact_uri": "+919822222222"}))[2] == code
+    assert len(sim.calls()) == 1
