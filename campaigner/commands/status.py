@@ -24,6 +24,13 @@ def run(args: argparse.Namespace) -> int:
     journal = Journal.read(journal_path(args.file))
     try:
         status = campaign_status(journal)
+        # contacts given another chance (``campaigner reopen``): who did it and why
+        status["reopened"] = [
+            {"at": at, "message": message}
+            for at, message in journal.conn.execute(
+                "SELECT at, message FROM run_log WHERE kind = 'reopened' ORDER BY id"
+            )
+        ]
     finally:
         journal.close()
     if args.format == "json":
@@ -45,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
     for outcome, count in status["outcomes"].items():
         print(f"  {outcome:<16}{count:>8,}")
     print(f"calls        {status['calls']:,} placed, {status['in_flight']:,} in flight")
+    for event in status["reopened"]:
+        print(f"reopened     {when(event['at'])}: {event['message']}")
     if status["next_retries"]:
         print("next retries")
         for retry in status["next_retries"]:

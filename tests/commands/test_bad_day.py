@@ -206,6 +206,8 @@ def test_reopen_after_the_deadline_is_fixed(
             "SELECT message FROM run_log WHERE kind = 'reopened'"
         ).fetchall()
     assert [e[0] for e in events] == ["2 contacts reopened (expired 2): deadline fixed"]
+    assert main(["status", str(path)]) == EXIT_OK
+    assert ": 2 contacts reopened (expired 2): deadline fixed" in capsys.readouterr().out
 
     # nothing left that ended expired; unknown would risk a second call
     assert main(["reopen", str(path), "--reason", "again"]) == EXIT_OK
