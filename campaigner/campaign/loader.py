@@ -287,7 +287,13 @@ def _check_opt_out_files(
 def _check_written(
     doc: YamlDocument, campaign: Campaign, confinement: Confinement, found: list[Problem]
 ) -> None:
-    """``state`` and ``report`` are written by ``run``: confined like the files it reads."""
+    """``state`` and ``report`` are written by ``run``: confined like the files it reads.
+
+    ``name`` names the journal file in ``state``: the model's pattern keeps path
+    separators out, and ``..`` is refused here too so a name never reads as a path.
+    """
+    if ".." in campaign.name:
+        found.append(doc.problem(("name",), "cannot contain '..' (it names the journal file)"))
     state, why = confinement.resolve(campaign.state, "write")
     why = why or writable_problem(state, want_dir=True)
     if why is not None:

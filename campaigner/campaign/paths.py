@@ -135,13 +135,21 @@ def readable_problem(path: Path, shown: Path | str | None = None) -> str | None:
 
 
 def writable_problem(path: Path, want_dir: bool) -> str | None:
-    """Why campaigner cannot write ``path`` (a state folder or a report file), or None."""
+    """Why campaigner cannot write ``path`` (a state folder or a report file), or None.
+
+    A state folder holding a symlink is refused: the journal and the shared state are
+    written there, and a committed ``state/x.sqlite3 -> /elsewhere`` would redirect them.
+    """
     if not path.exists():
         return None
     if want_dir and not path.is_dir():
         return f"{path} exists and is not a folder"
     if not want_dir and not path.is_file():
         return f"{path} exists and is not a regular file"
+    if want_dir:
+        links = sorted(entry.name for entry in path.iterdir() if entry.is_symlink())
+        if links:
+            return f"{path} holds a symlink ({links[0]}); campaigner writes there, so no links"
     return None
 
 

@@ -37,7 +37,7 @@ def journal_path(campaign_file: str | Path) -> Path:
     name = doc.data.get("name")
     if "name" not in doc.data:
         raise CampaignInvalid([doc.problem((), "missing required key 'name'")])
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.match(name) or ".." in name:
         message = "must be letters, digits, '.', '_' or '-' (it names the journal file)"
         raise CampaignInvalid([doc.problem(("name",), message)])
     state = doc.data.get("state", ".campaigner")

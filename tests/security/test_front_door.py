@@ -323,3 +323,18 @@ def test_the_error_count_is_the_true_count(repo: Path, capsys: Capture) -> None:
     files = result["files"]
     assert isinstance(files, list)
     assert (files[0]["errors"], len(files[0]["problems"])) == (5_000, 51)
+
+
+def test_a_committed_link_in_the_state_folder_is_refused(repo: Path, capsys: Capture) -> None:
+    state = repo / "campaigns" / ".campaigner"
+    state.mkdir()
+    (state / "pr.sqlite3").symlink_to(repo.parent / "victim.sqlite3")
+    file = campaign(repo, "contacts: {file: contacts.csv}\nname: a..b\n")
+    Path(file).write_text(Path(file).read_text().replace("name: pr\n", ""))
+    code, lines, _ = validate(capsys, file)
+    assert code == 1
+    assert lines[:2] == [
+        f"{file}:1:1: state: {state} holds a symlink (pr.sqlite3); campaigner writes there, "
+        "so no links",  # state is not written: the default's position is the file's
+        f"{file}:7:7: name: cannot contain '..' (it names the journal file)",
+    ]
