@@ -26,6 +26,13 @@ from campaigner.store.journal import Journal
 
 NAME = "reopen"
 HELP = "Put contacts that ended expired (or another outcome) back in the queue, with a reason."
+EPILOG = """\
+examples:
+  campaigner reopen campaigns/nov.yaml --reason "deadline fixed"      # expired ones
+  campaigner reopen campaigns/nov.yaml --outcome no_answer --contact +919876543210 \\
+      --reason "asked to be called back"
+  campaigner reopen campaigns/nov.yaml --outcome unknown --force --dry-run --reason "audit"
+"""
 
 # Outcomes whose contact was not reached: another call cannot be a second conversation.
 SAFE = frozenset({"expired", "busy", "no_answer", "failed", "agent_unanswered"})

@@ -20,6 +20,7 @@ from functools import partial
 
 import trio
 import trio.testing
+from rich.console import Console
 
 from campaigner.campaign.loader import load_campaign
 from campaigner.campaign.resolved import LoadedCampaign
@@ -42,6 +43,17 @@ from campaigner.tidy import ignore_default_reports
 
 NAME = "run"
 HELP = "Run a campaign (or resume it) until every contact has a final outcome."
+EPILOG = """\
+examples:
+  campaigner run campaigns/demo.yaml --sandbox           # simulated Exotel, no account
+  campaigner run campaigns/nov.yaml                      # asks y/N before dialing
+  campaigner run campaigns/nov.yaml --yes --log-format json -q   # from a script
+
+Before dialing: the journal is free, the deadline is ahead, callbacks.listen can be
+bound, Exotel answers and accepts the credentials. Exit codes: 0 done, 1 invalid or
+deadline passed, 2 usage or not confirmed, 3 settings or port in use, 4 journal,
+5 Exotel refused or unreachable (resumable), 6 circuit breaker, 130 Ctrl-C.
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -229,7 +241,11 @@ def _options(args: argparse.Namespace, options: RunOptions, hint: str) -> RunOpt
     options.grace = args.grace
     options.unreachable_timeout = args.unreachable_timeout
     options.resume_hint = hint
-    if not args.quiet:
+    if not args.quiet and args.log_format == "json":
+        # JSON only, even on a terminal: progress as log records, not a live panel
+        plain = Console(stderr=True, force_terminal=False)
+        options.progress = partial(show_progress, console=plain)
+    elif not args.quiet:
         options.progress = show_progress
     return options
 

@@ -266,9 +266,12 @@ def test_resume_hint_is_the_command_as_typed(
     assert hint == f"campaigner run '{path}' --sandbox -q --no-report --grace 5"
 
 
-def test_json_log_format_is_json_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_json_log_format_is_json_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = campaign(tmp_path, dnd="call")
-    assert main(["run", str(path), "--sandbox", "-q", "--log-format", "json"]) == EXIT_OK
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich takes stderr for a terminal: still JSON
+    assert main(["run", str(path), "--sandbox", "--log-format", "json"]) == EXIT_OK
     captured = capsys.readouterr()
     records = [json.loads(line) for line in captured.err.splitlines()]  # each line is JSON
     messages = [r["message"] for r in records]
@@ -278,6 +281,7 @@ def test_json_log_format_is_json_only(tmp_path: Path, capsys: pytest.CaptureFixt
     assert done["exit_code"] == 0
     assert any(r.get("report") for r in records)
     assert any(r.get("journal") for r in records)
+    assert any("contacts final" in m for m in messages)  # progress, as records
 
 
 def test_reports_are_ignored_by_git(tmp_path: Path) -> None:
