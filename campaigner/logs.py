@@ -113,6 +113,36 @@ class TextFormatter(logging.Formatter):
         return f"{code}{text}{_RESET}" if code else text
 
 
+def printable(text: str) -> str:
+    """``text`` with every non-printable character (newline, CR, escape, ...) escaped.
+
+    Log messages quote what strangers send (a callback's path, a field, an error); a
+    ``%0a`` in them must not start a forged line in the operator's log.
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in text)
+
+
+class PrintableFilter(logging.Filter):
+    """Makes every record's message printable, whichever module logged it.
+
+    One place, on the handler, so that no module can forget to escape what it quotes.
+    The message is formatted here once and the args dropped; tracebacks (``exc_info``)
+    keep their lines.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: let the handler report it as usual
+            return True
+        clean = printable(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
 def setup_logging(
     fmt: str = "text", level: int = logging.WARNING, stream: TextIO | None = None
 ) -> None:
@@ -120,6 +150,7 @@ def setup_logging(
     global _json_mode
     out = stream or sys.stderr
     handler = logging.StreamHandler(out)
+    handler.addFilter(PrintableFilter())
     handler.addFilter(RepeatFilter())
     _json_mode = fmt == "json"
     if fmt == "json":

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import datetime
 
 import trio
@@ -43,6 +44,9 @@ class Tracker:
         # Connected calls whose record Exotel has not finished: call -> (sid, since, last poll)
         self.incomplete: dict[int, tuple[str, float, float]] = {}
         self.changed = Wakeup()
+        # Checks a callback against its call before it is applied (campaigner.engine.verify):
+        # returns what may be applied, or None when the callback must change nothing.
+        self.admit: Callable[[CallObservation], CallObservation | None] | None = None
 
     # -- observations -------------------------------------------------------------------
 
@@ -55,6 +59,11 @@ class Tracker:
         not the finished record (it is better than ``unknown``).
         """
         ctx = self.ctx
+        if obs.source == "callback" and self.admit is not None:
+            admitted = self.admit(obs)
+            if admitted is None:
+                return
+            obs = admitted
         if obs.source == "callback" and not replay:
             ctx.stats.callbacks += 1
         call = ctx.registry.by_sid(obs.sid)
