@@ -113,6 +113,18 @@ class Confinement:
         return None
 
 
+def campaign_file_problem(path: Path) -> str | None:
+    """Why the campaign file itself cannot be read: a link out of its repository, a system
+    file, not a regular file or too big (it may sit in a hidden folder such as .github/)."""
+    target = path.resolve()
+    if any(_under(target, s) for s in _SYSTEM):
+        return f"{path} is a system file (/proc, /sys, /dev)"
+    root = repository_root(path)
+    if not _under(target, root) and not any(_under(target, d) for d in allowed_dirs()):
+        return f"{path} is a symlink leading out of its repository ({root})"
+    return readable_problem(path)
+
+
 def readable_problem(path: Path, shown: Path | str | None = None) -> str | None:
     """Why ``path`` cannot be read as a contact or opt-out list (None when it can).
 

@@ -28,7 +28,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent, CollectionStartEvent
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-from campaigner.campaign.paths import Confinement, readable_problem
+from campaigner.campaign.paths import campaign_file_problem
 from campaigner.errors import Problem
 
 # Bounds of a campaign file (docs/campaign-format.md, "Limits"): generous for a real
@@ -126,8 +126,7 @@ def _read_bounded(path: Path, display: str) -> tuple[bytes | None, Problem | Non
     """The file's bytes, unless it is not a regular file in its repository, or too big."""
     if not path.exists():
         return None, Problem(display, 0, 0, "cannot read the file: No such file or directory")
-    _, outside = Confinement.of(path).resolve(path.name, "read")
-    why = outside or readable_problem(path, display)
+    why = campaign_file_problem(path)
     if why is not None:
         return None, Problem(display, 0, 0, f"cannot read the campaign file: {why}")
     try:
@@ -138,7 +137,8 @@ def _read_bounded(path: Path, display: str) -> tuple[bytes | None, Problem | Non
     if len(raw) > MAX_DOCUMENT_BYTES:
         limit = MAX_DOCUMENT_BYTES // (1024 * 1024)
         message = f"the file is larger than {limit} MiB; put contacts in a CSV (contacts.file)"
-        return None, Problem(display, 0, 0, message)
+        line = raw.count(b"\n", 0, MAX_DOCUMENT_BYTES) + 1  # where the limit is crossed
+        return None, Problem(display, line, 1, message)
     return raw, None
 
 

@@ -254,7 +254,7 @@ def test_a_campaign_file_over_2_mib_is_refused(check: Check) -> None:
     loaded, problems = check(BASE + "# " + "x" * (2 * 1024 * 1024) + "\n")
     assert (loaded, problems) == (
         None,
-        ["c.yaml: the file is larger than 2 MiB; put contacts in a CSV (contacts.file)"],
+        ["c.yaml:13:1: the file is larger than 2 MiB; put contacts in a CSV (contacts.file)"],
     )
 
 

@@ -338,3 +338,26 @@ def test_a_committed_link_in_the_state_folder_is_refused(repo: Path, capsys: Cap
         "so no links",  # state is not written: the default's position is the file's
         f"{file}:7:7: name: cannot contain '..' (it names the journal file)",
     ]
+
+
+def test_a_campaign_file_linking_out_of_its_repository_is_not_read(
+    repo: Path, capsys: Capture
+) -> None:
+    outside = repo.parent / "elsewhere.yaml"
+    outside.write_text(f"name: {SECRET}\n", encoding="utf-8")
+    link = repo / "campaigns" / "linked.yaml"
+    link.symlink_to(outside)
+    hidden = repo / ".github" / "campaigns"
+    hidden.mkdir(parents=True)
+    code, lines, _ = validate(capsys, str(link))
+    assert (code, lines[0]) == (
+        1,
+        f"{link}: cannot read the campaign file: {link} is a symlink leading out of its "
+        f"repository ({repo})",
+    )
+    inside = campaign(repo, "contacts: {file: contacts.csv}\n")
+    moved = hidden / "c.yaml"  # a campaign may live in a hidden folder; it names no secret
+    moved.write_text(
+        Path(inside).read_text().replace("contacts.csv", "../../campaigns/contacts.csv")
+    )
+    assert validate(capsys, str(moved))[:2] == (0, [f"{moved}: ok, 1 contact, 0 warnings"])
