@@ -225,9 +225,7 @@ class Dialer:
     def _gave_up(self) -> bool:
         """Stop the run once Exotel has been out of reach for the run's whole patience."""
         ctx = self.ctx
-        now = trio.current_time()
-        if ctx.outage.expired(now):
-            ctx.outage.gave_up = True
+        if ctx.outage.give_up_now(trio.current_time()):
             ctx.pause("unreachable_stop", ctx.outage.message())
         return ctx.outage.gave_up
 

@@ -67,6 +67,13 @@ class Outage:
         """The outage has lasted ``give_up_after`` seconds: time to stop."""
         return self.since is not None and now - self.since >= self.give_up_after
 
+    def give_up_now(self, now: float) -> bool:
+        """True once, the first time the outage is found to have lasted too long."""
+        if self.gave_up or not self.expired(now):
+            return False
+        self.gave_up = True
+        return True
+
     def message(self) -> str:
         return f"Exotel unreachable for {self.patience()} ({self.last_error}); nothing was lost"
 

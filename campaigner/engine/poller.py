@@ -41,7 +41,7 @@ from campaigner.domain import CallObservation, LegState
 from campaigner.engine.context import RunContext
 from campaigner.engine.registry import OpenCall
 from campaigner.engine.tracker import PROCESSING, RECORD_WAIT, Tracker
-from campaigner.errors import AuthError, ExotelError
+from campaigner.errors import AuthError, ExotelError, TransportError
 
 log = logging.getLogger("campaigner.poller")
 
@@ -225,6 +225,8 @@ class Poller:
         except AuthError:
             raise
         except ExotelError as exc:
+            if isinstance(exc, TransportError):  # Exotel out of reach (engine/outage.py)
+                self.ctx.outage.failed(trio.current_time(), exc.message)
             self.ctx.stats.api_errors[f"poll {exc.status or 'network'}"] += 1
             log.warning("%s failed, will retry: %s", what, exc)
             return None

@@ -289,6 +289,7 @@ async def _serve(
         nursery.start_soon(options.progress, ctx)
     if options.on_ready is not None:
         options.on_ready(ctx)
+    nursery.start_soon(_watch_outage, ctx, tracker)
     await nursery.start(Dialer(ctx, tracker, status_url).run)
     await _until_finished(ctx, tracker, 0.0 if interrupted.is_set() else options.record_wait)
     shutdown.set()
@@ -353,10 +354,36 @@ def _recover(ctx: RunContext, tracker: Tracker) -> int:
     return len(ctx.registry)
 
 
+async def _watch_outage(ctx: RunContext, tracker: Tracker) -> None:
+    """Stop the run once Exotel has been out of reach too long, even while nothing dials.
+
+    The dialer checks this itself when it dials; this covers a dialer that is idle
+    (waiting for an agent, a retry, calls in flight) while only polls find Exotel gone.
+    """
+    outage = ctx.outage
+    while not outage.gave_up:
+        now = trio.current_time()
+        if outage.give_up_now(now):
+            ctx.pause("unreachable_stop", outage.message())
+            tracker.changed.set()  # the run stops waiting for calls in flight
+            return
+        wake = now + 30.0
+        if outage.since is not None:
+            wake = min(wake, outage.since + outage.give_up_after)
+        await trio.sleep_until(wake)
+
+
 async def _until_finished(ctx: RunContext, tracker: Tracker, record_wait: float) -> None:
+    """Until every call in flight has an outcome and late records arrived (bounded).
+
+    After giving up on an unreachable Exotel, calls in flight cannot be observed: the
+    run ends without them, and the next run follows them from the journal.
+    """
     await ctx.dialing_done.wait()
-    while len(ctx.registry):
+    while len(ctx.registry) and not ctx.outage.gave_up:
         await tracker.changed.wait_until(trio.current_time() + 60)
+    if ctx.outage.gave_up:
+        return
     deadline = trio.current_time() + record_wait
     while tracker.incomplete and trio.current_time() < deadline:
         await tracker.changed.wait_until(min(deadline, trio.current_time() + 60))

@@ -329,15 +329,19 @@ class Unplugged(httpx.AsyncBaseTransport):
 
 
 async def outage_run(
-    tmp_path: Path, host: SimHost, *, dnd: str, down_for: float | None
+    tmp_path: Path, host: SimHost, *, dnd: str, down_for: float | None, down_at: float = 0.0
 ) -> tuple[object, Unplugged]:
+    """A run whose Exotel goes away ``down_at`` seconds in, for ``down_for`` (None: ever)."""
     contacts = [f"+9198765{i:05d}" for i in range(1, 31)]
     path = write_campaign(tmp_path, OUTAGE.format(contacts=contacts, dnd=dnd))
     cable = Unplugged(host.sim.transport())
     host.sim.transport = lambda: cable  # type: ignore[method-assign]
-    cable.down = True
+    cable.down = down_at == 0.0
 
     async def reconnect() -> None:
+        await trio.sleep(down_at)
+        cable.down = True
+        host.switchboard.target = None  # callbacks cannot reach the run either
         if down_for is not None:
             await trio.sleep(down_for)
             cable.down = False
@@ -482,3 +486,19 @@ def test_a_real_run_at_a_terminal_asks_first(
     assert "2 contacts to call" in err
     assert "not confirmed: nothing was dialed" in one_error_line(err)
     assert not (tmp_path / ".campaigner" / "bad-day.sqlite3").exists()
+
+
+async def test_an_outage_with_calls_in_flight_stops_without_waiting_for_them(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with trio.open_nursery() as nursery:
+        host = await sim_host(nursery, Scenario())
+        result, cable = await outage_run(tmp_path, host, dnd="call", down_for=None, down_at=20.0)
+        stopped = trio.current_time()
+        nursery.cancel_scope.cancel()
+    assert result is not None
+    assert result.exit_code == EXIT_API  # type: ignore[attr-defined]
+    assert 300 <= stopped - 20.0 < 420  # not the hours tracking.give_up_after allows
+    with Journal.read(tmp_path / ".campaigner" / "outage.sqlite3") as journal:
+        assert journal.open_calls()  # followed again by the next run, from the journal
+        assert "ready" in journal.counts()
