@@ -12,6 +12,7 @@ to the campaign's repository (:mod:`campaigner.campaign.paths`).
 from __future__ import annotations
 
 import codecs
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -179,6 +180,7 @@ def _source(
         return None
     try:
         codecs.lookup(contacts.encoding)
+        io.TextIOWrapper(io.BytesIO(), encoding=contacts.encoding)  # zlib_codec is no text
     except LookupError:
         found.append(
             doc.problem(("contacts", "encoding"), f"unknown encoding '{contacts.encoding}'")

@@ -75,7 +75,7 @@ class CsvSource:
         try:
             with self.path.open(encoding=self.encoding, newline="") as handle:
                 columns = next(csv.reader(handle, delimiter=self.contacts.delimiter), None)
-        except UnicodeDecodeError:
+        except UnicodeError:  # UnicodeDecodeError, or e.g. utf-16 without its BOM
             return [], [self._problem(1, 1, self._encoding_message())]
         except csv.Error as exc:  # e.g. an unterminated quote: the header never ends
             return [], [self._problem(1, 1, f"header: unreadable CSV: {exc}")]
@@ -112,7 +112,7 @@ class CsvSource:
         try:
             with self.path.open(encoding=self.encoding, newline="") as handle:
                 yield from self._records(_remembering(handle, lines), lines)
-        except UnicodeDecodeError:
+        except UnicodeError:
             yield self._problem(0, 0, self._encoding_message())
 
     def _records(self, source: Iterator[str], lines: list[str]) -> Iterator[Row]:

@@ -186,6 +186,16 @@ def test_unknown_encoding_and_missing_file(check: Check) -> None:
     ]
 
 
+def test_codecs_that_are_not_text_and_a_missing_bom_are_problems(check: Check) -> None:
+    rows = {"contacts.csv": "phone\n9812300001\n"}
+    _, problems = check(csv_campaign("  encoding: zlib_codec\n"), rows)
+    assert problems == ["c.yaml:9:13: contacts.encoding: unknown encoding 'zlib_codec'"]
+    _, problems = check(csv_campaign("  encoding: utf-16\n"), rows)
+    assert problems == [
+        "contacts.csv:1:1: not valid utf-16 text; set contacts.encoding (e.g. cp1252)"
+    ]
+
+
 INLINE = """\
 contacts:
   inline:
