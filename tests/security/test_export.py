@@ -16,6 +16,8 @@ import stat
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from campaigner.cli import main
 from campaigner.commands.export import CALL_COLUMNS, FIXED, safe_cell
@@ -193,3 +195,12 @@ def test_an_export_file_is_private(campaign: Path, capsys: pytest.CaptureFixture
     assert main(["export", str(campaign), "-o", str(fresh)]) == 0
     assert oct(stat.S_IMODE(fresh.stat().st_mode)) == "0o600"
     assert fresh.read_text(encoding="utf-8") == out.read_text(encoding="utf-8")
+
+
+@given(st.text(max_size=40))
+def test_no_cell_starts_a_formula_and_nothing_is_lost(text: str) -> None:
+    cell = safe_cell(text)
+    assert isinstance(cell, str)
+    if cell.startswith(("=", "+", "-", "@", "\t", "\r")):
+        assert re.fullmatch(r"\+[1-9]\d{6,14}", cell)
+    assert cell == text or cell == "'" + text  # the value is still there, whole
