@@ -9,6 +9,11 @@ and ``-shm`` with the database file's own permissions, so creating the database 
 Directories that already exist are left as they are: a campaign's state may live in a
 directory the operator shares on purpose; only what campaigner creates is its to decide.
 
+What campaigner creates is also made durable: the directory holding a new directory or a
+new database file is fsynced, so a power cut just after the first intent of a campaign
+cannot lose the journal's own directory entry (SQLite syncs the entries of its ``-wal``
+and journals, not of the database file).
+
 An ``OSError`` here (a read-only file system, no space, no permission) becomes one
 :class:`~campaigner.errors.StateWriteError` naming the path and the problem.
 """
@@ -43,18 +48,41 @@ def private_dir(path: Path) -> None:
             continue  # another process made it meanwhile
         except OSError as exc:
             raise unwritable(directory, exc) from exc
+        sync_dir(directory.parent)
     if not path.is_dir():
         raise StateWriteError(f"{path}: cannot hold campaigner's state: not a directory")
 
 
 def private_file(path: Path) -> None:
     """Make sure ``path`` exists with mode ``0600`` (an empty file is an empty database)."""
+    created = True
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        except FileExistsError:
+            created = False
+            fd = os.open(path, os.O_RDWR)
     except OSError as exc:
         raise unwritable(path, exc) from exc
     try:
         tighten_fd(fd, path)
+    finally:
+        os.close(fd)
+    if created:
+        sync_dir(path.parent)
+
+
+def sync_dir(directory: Path) -> None:
+    """fsync a directory, so an entry just made in it survives a power cut."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise unwritable(directory, exc) from exc
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP):  # a file system without it
+            raise unwritable(directory, exc) from exc
     finally:
         os.close(fd)
 

@@ -81,6 +81,25 @@ def test_journal_and_shared_store_fsync_every_commit(tmp_path: Path) -> None:
         assert shared.conn.execute("PRAGMA synchronous").fetchone()[0] == 2
 
 
+def test_new_state_directories_and_files_are_synced_into_their_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    Journal.open(tmp_path / "new" / "c.sqlite3").close()
+    # tmp_path holds the new directory, new/ holds the new journal file
+    assert synced == [str(tmp_path), str(tmp_path / "new")]
+    synced.clear()
+    Journal.open(tmp_path / "new" / "c.sqlite3").close()
+    assert synced == []  # nothing new: nothing to sync
+
+
 # -- private files ---------------------------------------------------------------------
 
 
