@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from campaigner.campaign.model import Contacts
 from campaigner.campaign.resolved import Scalar
@@ -32,6 +33,7 @@ _PHONE_LIKE = ("phone", "mobile", "number", "msisdn", "contact", "cell", "tel")
 _COLUMN = re.compile(r"^(?:\w[\w .,()#/&%+?@'$₹€£*!-]{0,63})?$")
 _MAX_COLUMNS = 1000
 SHOWN_CHARS = 20  # how much of a value from a file a message quotes
+MAX_LINE = 1_048_576  # characters in one physical line of a contacts CSV
 _SHOWN_COLUMNS = 10
 
 
@@ -74,7 +76,8 @@ class CsvSource:
         """The variable names (every column but the phone column) and header problems."""
         try:
             with self.path.open(encoding=self.encoding, newline="") as handle:
-                columns = next(csv.reader(handle, delimiter=self.contacts.delimiter), None)
+                lines = _bounded(handle)
+                columns = next(csv.reader(lines, delimiter=self.contacts.delimiter), None)
         except UnicodeError:  # UnicodeDecodeError, or e.g. utf-16 without its BOM
             return [], [self._problem(1, 1, self._encoding_message())]
         except csv.Error as exc:  # e.g. an unterminated quote: the header never ends
@@ -111,7 +114,7 @@ class CsvSource:
         lines: list[str] = []
         try:
             with self.path.open(encoding=self.encoding, newline="") as handle:
-                yield from self._records(_remembering(handle, lines), lines)
+                yield from self._records(_remembering(_bounded(handle), lines), lines)
         except UnicodeError:
             yield self._problem(0, 0, self._encoding_message())
 
@@ -171,6 +174,15 @@ def _blank(fields: list[str], phone_index: int) -> bool:
     if phone_index < len(fields) and fields[phone_index].strip():
         return False
     return not "".join(fields).strip()
+
+
+def _bounded(handle: TextIO) -> Iterator[str]:
+    """The file's lines, none longer than MAX_LINE characters (a file without newlines
+    would otherwise be read whole into memory before the csv module sees a field)."""
+    while line := handle.readline(MAX_LINE + 1):
+        if len(line) > MAX_LINE and not line.endswith("\n"):
+            raise csv.Error(f"a line longer than {MAX_LINE:,} characters")
+        yield line
 
 
 def _remembering(handle: Iterator[str], lines: list[str]) -> Iterator[str]:

@@ -196,6 +196,12 @@ def test_codecs_that_are_not_text_and_a_missing_bom_are_problems(check: Check) -
     ]
 
 
+def test_a_line_without_end_is_not_read_whole(check: Check) -> None:
+    rows = {"contacts.csv": "phone\n9812300001\n" + "9" * 1_100_000}
+    _, problems = check(CSV, rows)
+    assert problems == ["contacts.csv:3:1: unreadable CSV: a line longer than 1,048,576 characters"]
+
+
 INLINE = """\
 contacts:
   inline:
