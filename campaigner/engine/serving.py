@@ -53,6 +53,7 @@ class ConnectionStats:
     accepted: int = 0
     evicted: int = 0  # closed to make room for a newer connection
     accept_failed: int = 0  # accept() failed (out of descriptors)
+    failed: int = 0  # a connection's handling raised (hypercorn or the app): closed
 
 
 def raise_fd_limit() -> int:
@@ -102,6 +103,9 @@ async def serve_capped(
                 # hypercorn types the stream as SSL, and runs plain sockets the same way
                 plain: Any = stream
                 await TCPServer(wrapped, config, context, state, plain).run()
+            except Exception as exc:  # one connection's failure must not end the receiver
+                stats.failed += 1
+                warn("connection_failed", f"a connection failed ({type(exc).__name__})")
             finally:
                 live.pop(key, None)
                 stats.open = len(live)
