@@ -48,6 +48,7 @@ log = logging.getLogger("campaigner.poller")
 BULK_MAX = 100  # v1 bulk call details: at most 100 SIDs per request (the bulk page)
 GRANULARITY = 1.0  # the poller wakes at most once a second (it scans every open call)
 PARALLEL = 8  # single-call requests in flight at once
+RESCAN = 5.0  # seconds between scans when nothing is due sooner
 _RUNNING = frozenset({None, "", "in-progress", "ringing", "queued"})
 T = TypeVar("T")
 
@@ -75,12 +76,14 @@ class Poller:
         self.api = ctx.loaded.campaign.api
         self.rounds = self.api == "v1"
         self._last_round = -math.inf
+        self._waited_on = False
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Poll, give up, finish late records; forever (until the run is cancelled)."""
         task_status.started()
         while True:
             now = trio.current_time()
+            self._waited_on = self._dialing_waits()
             self._give_up_settled(now)
             due = self._due(now)
             if due:
@@ -88,7 +91,8 @@ class Poller:
                 continue
             # No need to wake on every change: a new call is due poll_after later at the
             # earliest, and a call that ended just leaves the scan empty-handed.
-            wake = min(self._next_time(now), now + self.interval)
+            # Waking every RESCAN also notices soon when dialing starts waiting on calls.
+            wake = min(self._next_time(now), now + min(self.interval, RESCAN))
             await trio.sleep_until(max(wake, now + GRANULARITY))
 
     # -- when -------------------------------------------------------------------------
@@ -104,9 +108,22 @@ class Poller:
         first = call.placed_trio + self.poll_after
         if self.rounds:
             return max(first, self._last_round + self.interval)
+        p95 = self.ctx.durations.p95()
+        if p95 is not None and not self._waited_on:
+            # Each v3 poll is a request of the budget dialing spends, and no dial waits for
+            # the agent or slot a poll could free: a call is first asked for its details
+            # once it has probably ended and been processed (it lost its callback), not
+            # while it probably still talks.
+            first = max(first, call.placed_trio + p95 + PROCESSING)
         if call.last_poll_trio is None:
             return first
         return max(first, call.last_poll_trio + self.interval)
+
+    def _dialing_waits(self) -> bool:
+        """Is dialing held up by calls in flight (it waits for an agent, or a slot)? Then
+        polling at ``poll_after`` finds ended calls, and frees what the next dial needs."""
+        agents = self.ctx.agents
+        return self.ctx.slots.waited_on() or (agents is not None and agents.waited_on())
 
     def _give_up_time(self, call: OpenCall) -> float:
         assert call.placed_trio is not None

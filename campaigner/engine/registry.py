@@ -106,6 +106,10 @@ class Slots:
             await self._lot.park()
         self.in_use += 1
 
+    def waited_on(self) -> bool:
+        """Is someone waiting for a slot (every one taken by a call in flight)?"""
+        return len(self._lot) > 0
+
     def occupy(self) -> None:
         """Count a call recovered from the journal (may exceed the limit briefly)."""
         self.in_use += 1
@@ -129,6 +133,7 @@ class AgentPool:
         self._rest_until: dict[str, float] = {}
         self._misses: dict[str, int] = {}
         self._changed = trio.Event()
+        self._waiting = 0
 
     async def take(self) -> ResolvedAgent:
         while True:
@@ -139,8 +144,16 @@ class AgentPool:
                     return self._agents[uri]
             rested = [self._rest_until.get(u, 0.0) for u in self._idle]
             self._changed = trio.Event()
-            with trio.move_on_at(min(rested) if rested else float("inf")):
-                await self._changed.wait()
+            self._waiting += 1
+            try:
+                with trio.move_on_at(min(rested) if rested else float("inf")):
+                    await self._changed.wait()
+            finally:
+                self._waiting -= 1
+
+    def waited_on(self) -> bool:
+        """Is the dialer waiting for an agent (every one on a call or resting)?"""
+        return self._waiting > 0
 
     def occupy(self, uri: str) -> None:
         """Mark an agent busy with a call recovered from the journal."""
