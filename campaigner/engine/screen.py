@@ -25,9 +25,10 @@ from campaigner.campaign.resolved import Contact, LoadedCampaign, state_dir
 from campaigner.clock import SystemClock, WallClock
 from campaigner.compile.plan import ScreeningFacts
 from campaigner.engine.limiter import RateLimiter
+from campaigner.engine.outage import Outage
 from campaigner.engine.prepare import opt_outs, opt_outs_of
 from campaigner.engine.screener import REFUSED, look_up
-from campaigner.errors import AuthError, ExotelError
+from campaigner.errors import AuthError, ExotelError, TransportError
 from campaigner.exotel.client import ExotelClient
 from campaigner.schedule import CallingSchedule
 from campaigner.screening.dnd import INDIAN_PREFIX, may_call, needs_lookup
@@ -107,6 +108,7 @@ class _Screening:
         self.schedule = CallingSchedule(c.schedule)
         self.result = ScreenResult()
         self._last_progress = trio.current_time()
+        self.outage = Outage()  # lookups that cannot reach Exotel: give up, not crawl on
 
     async def run(self) -> ScreenResult:
         listed = opt_outs(self.loaded)
@@ -132,9 +134,14 @@ class _Screening:
                 info = await look_up(self.client, self.shared, contact.phone, now)
             except AuthError:
                 raise
+            except TransportError as exc:
+                self.result.lookup_failures += 1
+                self._unreachable(exc)
+                return True
             except ExotelError:
                 self.result.lookup_failures += 1
                 return True
+            self.outage.reached()
             self.result.looked_up += info.source != REFUSED
             dnd = info.dnd
         self.result.unavailable += dnd is None
@@ -142,6 +149,18 @@ class _Screening:
             return True
         self._skip(contact, "dnd")
         return False
+
+    def _unreachable(self, exc: TransportError) -> None:
+        """Each failed lookup took the client's retries; stop once the outage lasts."""
+        now = trio.current_time()
+        self.outage.failed(now, exc.message)
+        if self.outage.give_up_now(now):
+            r = self.result
+            raise TransportError(
+                f"{self.outage.message()}: screened {r.contacts:,} of "
+                f"{self.loaded.contact_count:,} contacts; the cache keeps every answer, so "
+                "`campaigner screen` again goes on from there"
+            )
 
     def _check_rules(self, contact: Contact) -> None:
         now = self.clock.now()

@@ -502,3 +502,30 @@ async def test_an_outage_with_calls_in_flight_stops_without_waiting_for_them(
     with Journal.read(tmp_path / ".campaigner" / "outage.sqlite3") as journal:
         assert journal.open_calls()  # followed again by the next run, from the journal
         assert "ready" in journal.counts()
+
+
+async def test_screen_gives_up_on_a_long_outage(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    from campaigner.campaign.loader import load_campaign
+    from campaigner.cli import unwrap
+    from campaigner.engine.screen import screen_campaign
+    from campaigner.errors import TransportError
+    from campaigner.settings import ExotelSettings
+    from campaigner.simulator import Simulator
+
+    contacts = [f"+9198765{i:05d}" for i in range(1, 61)]
+    path = write_campaign(tmp_path, OUTAGE.format(contacts=contacts, dnd="skip"))
+    cable = Unplugged(Simulator(Scenario()).transport())
+    cable.down = True
+    settings = ExotelSettings(
+        api_key="k", api_token="t", account_sid="acme", base_url="http://sim.invalid"
+    )
+    started = trio.current_time()
+    with pytest.raises(BaseExceptionGroup) as caught:  # from the nursery; the CLI unwraps
+        await screen_campaign(load_campaign(path), settings, transport=cable)
+    error = unwrap(caught.value)
+    assert isinstance(error, TransportError)
+    assert "Exotel unreachable for 5 minutes" in str(error)
+    assert "contacts; the cache keeps every answer" in str(error)
+    assert 300 <= trio.current_time() - started < 330  # not a minute per contact, for ever
