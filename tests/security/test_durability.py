@@ -21,6 +21,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,10 +37,11 @@ from campaigner.simulator import Scenario
 from campaigner.store import journal as journal_module
 from campaigner.store import sqlite as sqlite_module
 from campaigner.store.journal import Journal
-from campaigner.store.locks import RunnerKey, hold_runner, runner_lock_path
+from campaigner.store.locks import RunnerKey, check_runner, hold_runner, runner_lock_path
 from campaigner.store.shared import SharedState
 from campaigner.store.sqlite import GuardedConnection
 from tests.engine.harness import sim_host, write_campaign
+from tests.engine.outofprocess import SID, campaigner, external_sim, free_port
 
 CONTACTS = [f"+9198765{43000 + i:05d}" for i in range(6)]
 
@@ -445,3 +447,70 @@ async def test_a_run_holds_the_runner_lock_of_its_account_and_name(
                 await host.run(path)
             nursery.cancel_scope.cancel()
     assert not (tmp_path / ".campaigner" / "durable.sqlite3").exists()
+
+
+TWIN = """
+name: twin
+api: v1
+caller_ids: ["+912241499102"]
+dial: {{mode: agent_first, agents: {agents}}}
+contacts: {{inline: {contacts}}}
+schedule: {{windows: [{{start: "00:00", end: "24:00"}}]}}
+screening: {{dnd: call}}
+state: {state}
+callbacks: {{listen: "127.0.0.1:{port}", public_url: "http://127.0.0.1:{port}/cb"}}
+"""
+
+
+@pytest.mark.slow
+def test_two_campaigner_processes_of_one_campaign_name(tmp_path: Path) -> None:
+    """`campaigner run` twice, from a file and its copy with another state: one runs."""
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text("seed: 5\n")
+    contacts = [f"+9195{i:08d}" for i in range(1, 41)]
+    agents = [f"+9199{i:08d}" for i in range(1, 4)]
+    for name, state in (("a.yaml", "state-a"), ("b.yaml", "state-b")):
+        text = TWIN.format(contacts=contacts, agents=agents, state=state, port=free_port())
+        (tmp_path / name).write_text(text)
+    first = tmp_path / "state-a" / "twin.sqlite3"
+    log = tmp_path / "a.log"
+    with external_sim(scenario, time_scale=10) as sim:
+        env = {**os.environ, **sim.env()}
+        with log.open("wb") as out:
+            runner = subprocess.Popen(
+                campaigner(["run", str(tmp_path / "a.yaml"), "-q", "--yes"]),
+                env=env,
+                stdout=out,
+                stderr=out,
+            )
+        try:
+            wait_for(log, b"listening for callbacks", runner)
+            second = subprocess.run(
+                campaigner(["run", str(tmp_path / "b.yaml"), "-q", "--yes"]),
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            assert runner.poll() is None, log.read_text()  # the first is still running
+            assert second.returncode == EXIT_STATE, second.stderr
+            assert second.stderr.strip().splitlines()[-1] == (
+                f"campaigner: error: campaign 'twin' is already running on this account "
+                f"(pid {runner.pid}, journal {first}); wait for it to finish or stop it first"
+            )
+            assert not (tmp_path / "state-b").exists()  # refused before touching anything
+        finally:
+            runner.kill()  # kill -9: the runner cannot clean anything up
+            runner.wait()
+    # its lock died with it: the copy may run now
+    check_runner(RunnerKey(SID, "twin"), tmp_path / "state-b" / "twin.sqlite3")
+
+
+def wait_for(log: Path, text: bytes, process: subprocess.Popen[bytes]) -> None:
+    """Until ``text`` is in another process's log (real time: that process runs on it)."""
+    deadline = time.monotonic() + 120
+    while text not in log.read_bytes():
+        assert process.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.05)
