@@ -27,6 +27,7 @@ from campaigner.errors import (
     CampaignerError,
     CampaignInvalid,
     StateError,
+    unwrap,
 )
 from campaigner.logs import error_line, setup_logging
 
@@ -67,7 +68,7 @@ examples:
   campaigner reopen campaigns/nov.yaml --outcome expired --reason "deadline fixed"
 
 exit codes:
-  0    done (every contact final)        4    journal unusable or locked
+  0    done (every contact final)        4    state unusable, unwritable or locked
   1    problems found (invalid input)    5    Exotel refused, failed or unreachable
   2    bad command-line use              6    paused by the circuit breaker
   3    missing or bad credentials        130  stopped by the operator (resumable)
@@ -148,23 +149,3 @@ def _fail(raised: BaseException) -> int:
         print(error_line(message), file=sys.stderr)
         return StateError.exit_code
     raise raised
-
-
-def unwrap(exc: BaseException) -> BaseException:
-    """The error a user should see in ``exc``: groups are opened, ours come first.
-
-    A Ctrl-C wins (the operator asked), then the first of campaigner's own errors
-    (an AuthError raised by one task of a nursery), else the first leaf.
-    """
-    leaves = _leaves(exc)
-    for kind in (KeyboardInterrupt, CampaignerError):
-        for leaf in leaves:
-            if isinstance(leaf, kind):
-                return leaf
-    return leaves[0] if leaves else exc
-
-
-def _leaves(exc: BaseException) -> list[BaseException]:
-    if isinstance(exc, BaseExceptionGroup):
-        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
-    return [exc]

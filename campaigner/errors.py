@@ -215,3 +215,24 @@ class ProtocolError(ExotelError):
 
 class CallbackError(CampaignerError):
     """A status callback or heartbeat body is malformed."""
+
+
+def unwrap(exc: BaseException) -> BaseException:
+    """The error a user should see in ``exc``: exception groups are opened, ours first.
+
+    trio's nurseries raise groups; the command line and the engine show one error. A
+    Ctrl-C wins (the operator asked), then the first of campaigner's own errors (an
+    AuthError raised by one task of a nursery), else the first leaf.
+    """
+    leaves = _leaves(exc)
+    for kind in (KeyboardInterrupt, CampaignerError):
+        for leaf in leaves:
+            if isinstance(leaf, kind):
+                return leaf
+    return leaves[0] if leaves else exc
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+    return [exc]

@@ -39,8 +39,7 @@ def test_help_has_examples_and_exit_codes(capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_errors_inside_exception_groups_are_unwrapped() -> None:
-    from campaigner.cli import unwrap
-    from campaigner.errors import AuthError
+    from campaigner.errors import AuthError, unwrap
 
     auth = AuthError("refused", status=401)
     group = BaseExceptionGroup("nursery", [ValueError("x"), ExceptionGroup("inner", [auth])])

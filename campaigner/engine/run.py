@@ -57,7 +57,7 @@ from campaigner.errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_PAUSED,
-    CampaignerError,
+    unwrap,
 )
 from campaigner.exotel.client import ExotelClient
 from campaigner.schedule import CallingSchedule
@@ -216,7 +216,7 @@ async def _run(
                 paused = ctx.paused
                 nursery.cancel_scope.cancel()
     except BaseExceptionGroup as group:
-        raise _one_error(group) from None
+        raise unwrap(group) from None
     finally:
         if interrupted.is_set():
             reason = "interrupted"
@@ -425,21 +425,3 @@ async def _watch_signals(
 async def _cancel_after(scope: trio.CancelScope, seconds: float) -> None:
     await trio.sleep(seconds)
     scope.cancel()
-
-
-def _one_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The error a user should see from a failed run: the first of our own, else the first."""
-    leaves = list(_leaves(group))
-    for leaf in leaves:
-        if isinstance(leaf, KeyboardInterrupt):
-            return leaf
-    for leaf in leaves:
-        if isinstance(leaf, CampaignerError):
-            return leaf
-    return leaves[0] if leaves else group
-
-
-def _leaves(exc: BaseException) -> list[BaseException]:
-    if isinstance(exc, BaseExceptionGroup):
-        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
-    return [exc]

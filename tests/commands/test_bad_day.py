@@ -233,18 +233,22 @@ def test_bad_option_values(
     assert message in one_error_line(capsys.readouterr().err)
 
 
-def test_a_real_run_without_a_terminal_needs_yes(
-    tmp_path: Path,
-    account: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+@pytest.fixture
+def reachable(account: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """An account whose Exotel passes the preflight (nothing is dialed in these tests)."""
     import campaigner.commands.run as run_command
 
-    async def reachable(*args: object, **kwargs: object) -> None:
+    async def answers(*args: object, **kwargs: object) -> None:
         return None
 
-    account.setattr(run_command, "check_exotel", reachable)
-    account.setattr("sys.stdin", io.StringIO("y\n"))  # not a terminal, whatever it says
+    account.setattr(run_command, "check_exotel", answers)
+    return account
+
+
+def test_a_real_run_without_a_terminal_needs_yes(
+    tmp_path: Path, reachable: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reachable.setattr("sys.stdin", io.StringIO("y\n"))  # not a terminal, whatever it says
     assert main(["run", str(campaign(tmp_path)), "-q"]) == EXIT_USAGE
     assert "pass --yes" in one_error_line(capsys.readouterr().err)
     assert not (tmp_path / ".campaigner" / "bad-day.sqlite3").exists()
@@ -470,16 +474,10 @@ class _Terminal(io.StringIO):
 def test_a_real_run_at_a_terminal_asks_first(
     answer: str,
     tmp_path: Path,
-    account: pytest.MonkeyPatch,
+    reachable: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    import campaigner.commands.run as run_command
-
-    async def reachable(*args: object, **kwargs: object) -> None:
-        return None
-
-    account.setattr(run_command, "check_exotel", reachable)
-    account.setattr("sys.stdin", _Terminal(answer))
+    reachable.setattr("sys.stdin", _Terminal(answer))
     assert main(["run", str(campaign(tmp_path)), "-q"]) == EXIT_USAGE
     err = capsys.readouterr().err
     assert "About to dial for real: campaign bad-day (v1, agent_first) on account acme1" in err
@@ -508,9 +506,8 @@ async def test_screen_gives_up_on_a_long_outage(
     tmp_path: Path, autojump_clock: trio.testing.MockClock
 ) -> None:
     from campaigner.campaign.loader import load_campaign
-    from campaigner.cli import unwrap
     from campaigner.engine.screen import screen_campaign
-    from campaigner.errors import TransportError
+    from campaigner.errors import TransportError, unwrap
     from campaigner.settings import ExotelSettings
     from campaigner.simulator import Simulator
 
