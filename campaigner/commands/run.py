@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         if loaded.campaign.callbacks.public_url:
             check_listen(loaded)
         trio.run(partial(check_exotel, loaded, settings, datetime.now(UTC)))
-        confirm(loaded, settings, args.yes)
+        confirm(loaded, settings, args.yes, json_only=args.log_format == "json")
         options = _options(args, RunOptions(settings=settings), hint)
         result = trio.run(partial(run_campaign, loaded, options, report=say))
     _summarise(result, loaded, hint)
@@ -158,10 +158,18 @@ def resume_hint(args: argparse.Namespace) -> str:
     return shlex.join(argv)
 
 
-def confirm(loaded: LoadedCampaign, settings: ExotelSettings, yes: bool) -> None:
-    """A real run asks a person first; a script must say ``--yes``."""
+def confirm(
+    loaded: LoadedCampaign, settings: ExotelSettings, yes: bool, *, json_only: bool = False
+) -> None:
+    """A real run asks a person first; a script must say ``--yes``.
+
+    ``json_only`` (``--log-format json``): a prompt would break the JSON stream, so
+    such a run is treated as a script's.
+    """
     if yes:
         return
+    if json_only:
+        raise UsageError("a real run with --log-format json does not ask: pass --yes")
     if not sys.stdin.isatty():
         raise UsageError(
             "a real run dials real people and no terminal is here to confirm it: "

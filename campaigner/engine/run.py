@@ -165,7 +165,9 @@ async def _run(
     # a new callback token for every run (older ones stay valid for their own open calls)
     token = CallbackTokens.rotate(journal, clock.now().timestamp()).current
     status_url = callback_url(public, token, campaign.api) if public else None
-    if status_url is None:
+    # Said once: the loader's warning about it is shown when the file is read.
+    warned = any("public_url" in w.message for w in loaded.warnings)
+    if status_url is None and not warned:
         report("no callbacks.public_url: calls are tracked by polling only")
     reason = "failed"
     paused: str | None = None

@@ -470,6 +470,17 @@ class _Terminal(io.StringIO):
         return True
 
 
+def test_a_real_run_in_json_mode_does_not_prompt(
+    tmp_path: Path, reachable: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reachable.setattr("sys.stdin", _Terminal("y\n"))
+    args = ["run", str(campaign(tmp_path)), "-q", "--log-format", "json"]
+    assert main(args) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "About to dial" not in err
+    assert "--log-format json does not ask: pass --yes" in one_error_line(err)
+
+
 @pytest.mark.parametrize("answer", ["n\n", "\n", ""])
 def test_a_real_run_at_a_terminal_asks_first(
     answer: str,
