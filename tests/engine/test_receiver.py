@@ -180,3 +180,23 @@ async def test_a_connection_gone_before_the_answer_keeps_the_event_and_warns(
     assert app.stats.unanswered == 2
     warnings = [r.getMessage() for r in caplog.records]
     assert warnings == ["a connection closed before its answer (200)"]
+
+
+@pytest.mark.parametrize("segment", ["%C3%A9", "%F0%9F%98%80", "%00", "%ED%A0%80"])
+async def test_any_token_characters_are_a_403(client: httpx.AsyncClient, segment: str) -> None:
+    # compare_digest on str refused non-ASCII (a TypeError and a 500 per request)
+    for path in (f"/exotel/{segment}/v1", f"/heartbeat/{segment}"):
+        answer = await client.post(path, json=V1_TERMINAL)
+        assert answer.status_code == 403
+
+
+async def test_a_failure_while_handling_is_a_counted_500() -> None:
+    def broken(obs: CallObservation) -> None:
+        raise RuntimeError("the journal went away")
+
+    app = CallbackReceiver(TOKEN, broken)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://r") as http:
+        answers = [(await http.post(f"/x/{TOKEN}/v1", json=V1_TERMINAL)).status_code for _ in "ab"]
+    assert answers == [500, 500]
+    assert (app.stats.failed, app.stats.accepted) == (2, 0)
