@@ -62,7 +62,9 @@ class CallSpec:
     ``first_leg`` is dialed first (Exotel's ``From``/``from``); ``second_leg`` is
     connected when it answers (``To``/``to``), or ``flow_app_id`` names the Exotel
     flow to connect instead (v1 only). Optional fields left ``None`` are not sent,
-    so Exotel's own defaults apply.
+    so Exotel's own defaults apply, except ``record``, ``time_limit`` and
+    ``ring_timeout``: Exotel's defaults for those differ from campaigner's or are not
+    documented, so the wire builders send campaigner's (campaigner.exotel.wire).
     """
 
     api: ApiVersion

@@ -13,7 +13,12 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from campaigner.domain import CallSpec
 from campaigner.exotel.values import IST
-from campaigner.exotel.wire import WireRequest
+from campaigner.exotel.wire import (
+    RECORD_WHEN_UNSET,
+    RING_TIMEOUT_WHEN_UNSET,
+    TIME_LIMIT_WHEN_UNSET,
+    WireRequest,
+)
 
 ACCEPT_JSON = (("Accept", "application/json"),)
 
@@ -41,7 +46,11 @@ def flow_url(account_sid: str, app_id: str) -> str:
 
 
 def connect_fields(spec: CallSpec, account_sid: str) -> list[tuple[str, str | None]]:
-    """Every v1 connect field in the reference's order; ``None`` values are omitted later."""
+    """Every v1 connect field in the reference's order; ``None`` values are omitted later.
+
+    ``Record``, ``TimeLimit`` and ``TimeOut`` are always sent (campaigner's values when the
+    campaign leaves them unset): Exotel's defaults differ or are undocumented.
+    """
     _refuse_v3_only(spec)
     start = spec.playback[0] if spec.playback else None
     return [
@@ -49,10 +58,11 @@ def connect_fields(spec: CallSpec, account_sid: str) -> list[tuple[str, str | No
         *_second_leg(spec, account_sid),
         ("CallerId", spec.caller_id),
         ("CallType", spec.call_type),
-        ("TimeLimit", _num(spec.time_limit)),
-        ("TimeOut", _num(spec.ring_timeout)),
+        # Explicit where Exotel's default differs (Record: true) or is undocumented.
+        ("TimeLimit", str(spec.time_limit or TIME_LIMIT_WHEN_UNSET)),
+        ("TimeOut", str(spec.ring_timeout or RING_TIMEOUT_WHEN_UNSET)),
         ("WaitUrl", spec.wait_audio_url),
-        ("Record", None if spec.record is None else str(spec.record).lower()),
+        ("Record", _bool(RECORD_WHEN_UNSET if spec.record is None else spec.record)),
         ("RecordingChannels", spec.recording_channels),
         ("RecordingFormat", spec.recording_format),
         ("CustomField", spec.custom_field),
@@ -109,8 +119,8 @@ def _callback_fields(spec: CallSpec) -> list[tuple[str, str | None]]:
     ]
 
 
-def _num(value: int | None) -> str | None:
-    return None if value is None else str(value)
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
 
 
 def build_call_details(call_sid: str, *, account_sid: str, base: str) -> WireRequest:

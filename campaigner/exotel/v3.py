@@ -9,7 +9,12 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from campaigner.domain import CallSpec
-from campaigner.exotel.wire import WireRequest
+from campaigner.exotel.wire import (
+    RECORD_WHEN_UNSET,
+    RING_TIMEOUT_WHEN_UNSET,
+    TIME_LIMIT_WHEN_UNSET,
+    WireRequest,
+)
 
 ACCEPT_JSON = (("Accept", "application/json"),)
 
@@ -19,7 +24,11 @@ def calls_path(base: str, account_sid: str) -> str:
 
 
 def connect_body(spec: CallSpec) -> dict[str, object]:
-    """The v3 JSON object, keys in the reference's order, unset options left out."""
+    """The v3 JSON object, keys in the reference's order, unset options left out.
+
+    ``recording.record``, ``max_time_limit`` and ``attempt_time_out`` are always sent, with
+    the same values as on v1 (campaigner's when unset), so both APIs behave alike.
+    """
     if spec.flow_app_id is not None:
         raise ValueError("connecting to a flow is v1 only; use api: v1")
     if spec.second_leg is None:
@@ -30,8 +39,8 @@ def connect_body(spec: CallSpec) -> dict[str, object]:
         ("virtual_number", spec.caller_id),
         ("recording", _recording(spec)),
         ("wait_audio_url", spec.wait_audio_url),
-        ("max_time_limit", spec.time_limit),
-        ("attempt_time_out", spec.ring_timeout),
+        ("max_time_limit", spec.time_limit or TIME_LIMIT_WHEN_UNSET),
+        ("attempt_time_out", spec.ring_timeout or RING_TIMEOUT_WHEN_UNSET),
         ("custom_field", spec.custom_field),
         ("status_callback", _status_callback(spec)),
         ("playback", [{"event": p.event, "to": p.to, "value": p.url} for p in spec.playback]),
@@ -61,7 +70,7 @@ def _drop_none(block: dict[str, object]) -> dict[str, object]:
 def _recording(spec: CallSpec) -> dict[str, object]:
     return _drop_none(
         {
-            "record": spec.record,
+            "record": RECORD_WHEN_UNSET if spec.record is None else spec.record,
             "channels": spec.recording_channels,
             "format": spec.recording_format,
         }

@@ -15,6 +15,14 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlencode, urlsplit
 
+# campaigner's own values for options a campaign leaves unset, sent explicitly because
+# Exotel's default differs or is not documented (docs/campaign-format.md, "Explicit
+# defaults"): the v1 connect page records every call unless told ``Record=false``, and
+# gives no default ring time or call limit (v3: attempt_time_out 30 s, max_time_limit 4 h).
+RECORD_WHEN_UNSET = False
+RING_TIMEOUT_WHEN_UNSET = 30
+TIME_LIMIT_WHEN_UNSET = 14400
+
 FORM_TYPE = "application/x-www-form-urlencoded"
 JSON_TYPE = "application/json"
 REDACTED_AUTH = "Basic ********"

@@ -98,7 +98,8 @@ def _options(fields: dict[str, str], events: list[str]) -> CallOptions:
     return CallOptions(
         from_raw=fields["From"],
         to_raw=fields.get("To") or None,
-        record=fields.get("Record", "").lower() == "true",
+        # 003: "true (default) - Call conversation will be recorded": absent means record.
+        record=fields.get("Record", "true").lower() == "true",
         custom_field=fields.get("CustomField"),
         app_id=app.group(1) if app else None,
         callback_url=fields.get("StatusCallback") or None,
@@ -135,8 +136,10 @@ async def connect(sim: Simulator, ctx: Ctx) -> httpx.Response:
     call.opts = _options(fields, events)
     plan = {
         "flow": to is None,
+        # 003 documents no default ring time (an absent TimeOut rings as the scenario's
+        # timing says) and caps TimeLimit at 4 h, which an absent one is.
         "ring_timeout": int(fields["TimeOut"]) if fields.get("TimeOut") else None,
-        "time_limit": int(fields["TimeLimit"]) if fields.get("TimeLimit") else None,
+        "time_limit": int(fields["TimeLimit"]) if fields.get("TimeLimit") else MAX_TIME_LIMIT,
     }
 
     def render(placed: SimCall) -> httpx.Response:

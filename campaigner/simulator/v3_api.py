@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from campaigner.simulator.core import Simulator
     from campaigner.simulator.routes import Ctx
 
-MAX_TIME_LIMIT = 14400
+MAX_TIME_LIMIT = 14400  # 002: max_time_limit "Default: 4 hours"
+DEFAULT_ATTEMPT_TIME_OUT = 30  # 002: attempt_time_out "Default: 30 seconds"
 
 
 # 002's error table: how Exotel refuses a call whose `from` user's device cannot take it.
@@ -181,8 +182,9 @@ async def _create(sim: Simulator, ctx: Ctx, body: dict[str, Any]) -> httpx.Respo
     record = _recording(body)
     _extras(body)
     plan: dict[str, Any] = {
-        "ring_timeout": _int(body, "attempt_time_out", None),
-        "time_limit": _int(body, "max_time_limit", MAX_TIME_LIMIT),
+        # 002's defaults for absent ones: attempt_time_out 30 s, max_time_limit 4 hours.
+        "ring_timeout": _int(body, "attempt_time_out", None) or DEFAULT_ATTEMPT_TIME_OUT,
+        "time_limit": _int(body, "max_time_limit", MAX_TIME_LIMIT) or MAX_TIME_LIMIT,
     }
     callbacks = _callbacks(body)
     phone = sim.board.find(virtual)

@@ -97,6 +97,15 @@ contacts: {inline: ["+919876543210"]}
 schedule: {deadline: 2099-12-31T20:00:00+05:30}
 """
 
+V3_MINIMAL_TEXT = """
+name: minimal
+api: v3
+caller_ids: ["+912241499102"]
+dial: {mode: agent_first, agents: ["+919900000001"]}
+contacts: {inline: ["+919876543210"]}
+schedule: {deadline: 2099-12-31T20:00:00+05:30}
+"""
+
 # exotel-api.md, "v1: connect two numbers" (and the flow variant's Url).
 V1_FIELDS = {
     "From",
@@ -182,6 +191,7 @@ def check_golden(name: str, request: dict[str, object]) -> None:
         ("v3_every_option", V3_TEXT),
         ("v1_flow", FLOW_TEXT),
         ("v1_contact_first", CONTACT_FIRST_TEXT),
+        ("v3_minimal", V3_MINIMAL_TEXT),
     ],
 )
 def test_golden_requests(tmp_path: Path, name: str, text: str) -> None:
@@ -192,6 +202,19 @@ def test_golden_requests(tmp_path: Path, name: str, text: str) -> None:
         assert names <= V1_FIELDS, names - V1_FIELDS
     else:
         assert set(request["json"]) <= V3_KEYS  # type: ignore[arg-type]
+
+
+def test_unset_options_are_sent_as_campaigners_defaults(tmp_path: Path) -> None:
+    """Where Exotel's default differs from campaigner's (or is undocumented), the request
+    says campaigner's explicitly: v1 records every call unless told ``Record=false``."""
+    form = dict(first_request(load(tmp_path, CONTACT_FIRST_TEXT))["form"])  # type: ignore[arg-type]
+    assert (form["Record"], form["TimeLimit"], form["TimeOut"]) == ("false", "14400", "30")
+    assert "RecordingChannels" not in form  # Exotel's default (single) is campaigner's
+    body = first_request(load(tmp_path, V3_MINIMAL_TEXT))["json"]
+    assert isinstance(body, dict)
+    assert body["recording"] == {"record": False}
+    assert (body["max_time_limit"], body["attempt_time_out"]) == (14400, 30)
+    assert "state_management" not in body["from"]  # left to Exotel: dashboard users
 
 
 def test_v1_every_option_maps_to_its_field(tmp_path: Path) -> None:

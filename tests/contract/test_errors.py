@@ -126,7 +126,8 @@ async def test_404_everywhere(h: Harness, autojump_clock: MockClock) -> None:
         ),
         (
             {"api": "v3", "second": "sip:agent@example.test"},
-            ("BadRequestError", 405, "10712", "VOIP calls are not allowed"),
+            # a SIP leg is an agent's (contacts are phone numbers): the agent's problem
+            ("AgentUnavailableError", 405, "10712", "VOIP calls are not allowed"),
         ),
     ],
 )

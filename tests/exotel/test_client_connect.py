@@ -66,6 +66,9 @@ async def test_v1_connect_sends_the_form_once(settings: ExotelSettings) -> None:
         ("From", "+919876543210"),
         ("To", "+918041234567"),
         ("CallerId", "080471"),
+        ("TimeLimit", "14400"),
+        ("TimeOut", "30"),
+        ("Record", "false"),  # Exotel records by default: never leave it out
     ]
     assert gate.events == ["acquire:connect", "send", "status:200"]
 

@@ -86,9 +86,25 @@ def test_v1_connect_every_option_golden() -> None:
     assert req.body().startswith(b"From=%2B919876543210&To=%2B918041234567&CallerId=")
 
 
-def test_v1_connect_minimal_omits_unset_fields() -> None:
+# Sent whatever the spec leaves unset: Exotel's v1 default for Record is true, and its
+# ring time and call limit are undocumented (docs/campaign-format.md, "Explicit defaults").
+V1_EXPLICIT = (("TimeLimit", "14400"), ("TimeOut", "30"), ("Record", "false"))
+
+
+def test_v1_connect_minimal_omits_unset_fields_but_sends_explicit_defaults() -> None:
     spec = CallSpec(api="v1", first_leg="+919876543210", second_leg="0804", caller_id="080")
-    assert _connect(spec).form == (("From", "+919876543210"), ("To", "0804"), ("CallerId", "080"))
+    assert _connect(spec).form == (
+        ("From", "+919876543210"),
+        ("To", "0804"),
+        ("CallerId", "080"),
+        *V1_EXPLICIT,
+    )
+
+
+@pytest.mark.parametrize(("record", "sent"), [(None, "false"), (False, "false"), (True, "true")])
+def test_v1_record_is_always_sent(record: bool | None, sent: str) -> None:
+    form = dict(_connect(replace(V1_SPEC, record=record)).form or ())
+    assert form["Record"] == sent
 
 
 def test_v1_record_false_and_stream_from_leg() -> None:
@@ -114,6 +130,7 @@ def test_v1_flow_uses_url_instead_of_to() -> None:
         ("From", "+919876543210"),
         ("Url", "http://my.exotel.com/acme1/exoml/start_voice/228040"),
         ("CallerId", "080"),
+        *V1_EXPLICIT,
     )
 
 
@@ -180,12 +197,15 @@ def test_v3_connect_every_option_golden() -> None:
     assert req.content_type() == "application/json"
 
 
-def test_v3_minimal_has_only_mandatory_blocks() -> None:
+def test_v3_minimal_has_mandatory_blocks_and_explicit_defaults() -> None:
     spec = CallSpec(api="v3", first_leg="+91987", second_leg="+91804", caller_id="+9180")
     assert _connect(spec).json_body == {
         "from": {"contact_uri": "+91987"},
         "to": {"contact_uri": "+91804"},
         "virtual_number": "+9180",
+        "recording": {"record": False},
+        "max_time_limit": 14400,
+        "attempt_time_out": 30,
     }
 
 

@@ -33,6 +33,9 @@ def test_render_v1_form_as_curl_with_redacted_auth() -> None:
         "  --data-urlencode From=+919876543210 \\\n"
         "  --data-urlencode To=+918041234567 \\\n"
         "  --data-urlencode CallerId=08047112233 \\\n"
+        "  --data-urlencode TimeLimit=14400 \\\n"
+        "  --data-urlencode TimeOut=30 \\\n"
+        "  --data-urlencode Record=false \\\n"
         "  --data-urlencode 'CustomField=it'\"'\"'s 1' \\\n"
         "  --data-urlencode 'StatusCallback=https://cb.example/h?t=a&u=b' \\\n"
         "  --data-urlencode 'StatusCallbackEvents[0]=terminal'"
@@ -55,7 +58,12 @@ def test_render_v3_json_is_the_exact_body() -> None:
         '  "to": {\n'
         '    "contact_uri": "+91804"\n'
         "  },\n"
-        '  "virtual_number": "+9180"\n'
+        '  "virtual_number": "+9180",\n'
+        '  "recording": {\n'
+        '    "record": false\n'
+        "  },\n"
+        '  "max_time_limit": 14400,\n'
+        '  "attempt_time_out": 30\n'
         "}'"
     )
 
