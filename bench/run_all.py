@@ -43,6 +43,8 @@ BENCHES = [
           ["--contacts", "300"]),
     Bench("pacing", "pacing: rate-bound campaign, 2,000 contacts (issue 4)", ["pacing.py"],
           ["--contacts", "300"]),
+    Bench("polling", "polling: callbacks lost or absent, v1 and v3 (issue 11)", ["polling.py"],
+          ["--v1-contacts", "200", "--v3-contacts", "60"]),
     Bench("scale", "scale: a day at the ceiling, 10k/100k/288k calls", ["scale.py"],
           ["--calls", "1000", "3000"]),
     Bench("front_door", "front door: validate and plan, 100k and 1M contacts",
@@ -124,6 +126,21 @@ def _pacing(rows: Figures, base: Figures | None) -> list[Row]:
     ]  # fmt: skip
 
 
+def _polling(f: Figures, _: Figures) -> list[Row]:
+    by = {(r["api"], r["row"]): r for r in f["rows"]}
+    only, lost = by[("v1", "polling-only")], by[("v1", "30% lost")]
+    wrong = sum(r["wrong"] for r in f["rows"])
+    return [
+        ("polling: requests per call, v1 polling-only", f"{only['requests_per_call']:.3f}",
+         "<= 1.3", "-", only["requests_per_call"] <= 1.3),
+        ("polling: requests per call, v1, 30% callbacks lost", f"{lost['requests_per_call']:.3f}",
+         "<= 1.1", "-", lost["requests_per_call"] <= 1.1),
+        ("polling: v3 time to finish, 20% callbacks lost / none lost",
+         f"{f['v3_lost_time_ratio']:.3f}", "<= 1.2", "-", f["v3_lost_time_ratio"] <= 1.2),
+        ("polling: calls recorded unlike what really happened", str(wrong), "0", "-", wrong == 0),
+    ]  # fmt: skip
+
+
 def _scale(rows: Figures, _: Figures) -> list[Row]:
     small, big = rows[0], rows[-1]
     label = f"{small['calls']:,} -> {big['calls']:,} calls"
@@ -183,6 +200,7 @@ def _durability(rows: Figures, _: Figures) -> list[Row]:
 SUMMARIES: dict[str, Callable[[Figures, Figures | None], list[Row]]] = {
     "baseline": _baseline,
     "pacing": _pacing,
+    "polling": _polling,
     "scale": _scale,
     "front_door": _front_door,
     "reports": _reports,
