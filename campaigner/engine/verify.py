@@ -9,7 +9,8 @@ callback after it would be a mere duplicate. So, before the tracker applies a ca
 - **refused** (journaled in a digested form, counted, warned, changes nothing) when it
   contradicts the call it names: a CustomField other than the one sent, a From, To or
   caller ID that is none of the call's numbers, times before the call was placed or
-  after now (clocks may differ by ``SKEW``);
+  after now (clocks may differ by ``SKEW``); a refused terminal callback also has the
+  call confirmed as below, so a genuine callback refused by mistake costs one request;
 - **held** and confirmed with a details GET of the call (within the run's request
   budget) when it is surprising: a terminal callback that says nothing that can be
   checked (no CustomField, no number), or claims more talk than the call could have had
@@ -238,6 +239,8 @@ class CallbackGuard:
             self.refused += 1
             self._journal(obs, claimed.call_id, "refused")
             self._warn("forged", f"refused a callback for a call of this run: {why}")
+            if obs.terminal:  # if it was Exotel's after all (a number written oddly), ask
+                self._ask(obs.sid)
             return None
         if found == "confirm":
             self.held += 1
