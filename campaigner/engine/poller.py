@@ -1,6 +1,7 @@
 """The safety net: poll calls whose terminal callback has not come, and give up in time.
 
-When: a call is first polled ``tracking.poll_after`` after it was placed, then every
+When: a call is first polled ``tracking.poll_after`` after it was placed (a v3 call may
+be left longer while dialing needs the request budget more, below), then every
 ``tracking.poll_interval`` until its outcome is known; at ``tracking.give_up_after`` it
 gets one last poll, and only if that cannot tell either is it ``unknown``. So no call is
 given up unpolled.
@@ -19,9 +20,13 @@ How, v3: there is no bulk listing, and ``call_details`` stays ``active`` until E
 processed the call, about two minutes after it ends (the v3 page: "active: call is not
 yet over OR post call processing data is yet to be processed"). The legs endpoint tells
 sooner: once no leg is ``in-progress`` the call is over, so its agent and slot are given
-back and its details are asked for when processing should be done. A call old enough to
-have been processed already (older than this run's 95th percentile of call durations,
-learnt from callbacks, plus the processing time) is asked for its details directly.
+back and its details are asked for when processing should be done. Each v3 poll costs a
+request per call, so ``poll_after`` is kept to the letter when it buys something: while
+dialing waits for an agent or a slot (the ended call's agent is what the next dial
+needs), or before this run has learnt from callbacks how long its calls last. Otherwise
+a call is first asked for its details once it is older than the 95th percentile of call
+durations plus the processing time (it has ended, been processed, and lost its
+callback), so calls still talking are not polled with the budget dialing spends.
 
 Late records: a call that ended ``connected`` before Exotel finished its record is
 polled until its talk time is final, for at most ``RECORD_WAIT``.
