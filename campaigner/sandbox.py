@@ -36,8 +36,11 @@ class _Forward(httpx.AsyncBaseTransport):
 class Sandbox:
     """Wires a :class:`Simulator` into a run (see ``RunOptions.extra_services``)."""
 
-    def __init__(self, scenario: Scenario, clock: WallClock) -> None:
+    def __init__(self, scenario: Scenario, clock: WallClock, sid_nonce: str | None = None) -> None:
+        """``sid_nonce`` is for tests only: by default every sandbox's simulator hands out
+        SIDs of its own, so a resumed run never meets the SIDs its journal already holds."""
         self.scenario = scenario
+        self.sid_nonce = sid_nonce
         self.clock = clock
         self.transport = _Forward()
         self.simulator: Simulator | None = None
@@ -53,7 +56,9 @@ class Sandbox:
     async def start(self, nursery: trio.Nursery, app: CallbackReceiver) -> None:
         """Start the simulator in ``nursery``, posting its callbacks to ``app``."""
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))
-        self.simulator = Simulator(self.scenario, clock=self.clock, callback_client=client)
+        self.simulator = Simulator(
+            self.scenario, clock=self.clock, callback_client=client, sid_nonce=self.sid_nonce
+        )
         self.transport.target = self.simulator.transport()
         await nursery.start(_hold, client)
         await nursery.start(self.simulator.run)

@@ -42,11 +42,12 @@ async def run_against_sim(
     *,
     anchor: datetime = MONDAY_10AM,
     callbacks: bool = True,
+    sid_nonce: str | None = None,
     **options: object,
 ) -> Outcome:
     loaded = load_campaign(path)
     clock = TrioWallClock(anchor)
-    sandbox = Sandbox(scenario, clock)
+    sandbox = Sandbox(scenario, clock, sid_nonce)
     messages: list[str] = []
     run_options = RunOptions(
         settings=sandbox.settings,
