@@ -27,7 +27,7 @@ from campaigner.campaign.paths import Confinement, readable_problem, writable_pr
 from campaigner.campaign.resolved import Contact, LoadedCampaign, RejectedRow
 from campaigner.campaign.sources import CsvSource, InlineSource
 from campaigner.campaign.templates import Templates
-from campaigner.campaign.validation import validate_model
+from campaigner.campaign.validation import salvage, validate_model
 from campaigner.campaign.yamlfile import YamlDocument, read_yaml
 from campaigner.clock import SystemClock, WallClock
 from campaigner.errors import CampaignInvalid, Problem
@@ -104,17 +104,21 @@ def _check(
     found, drop = credential_problems(doc)
     campaign, schema_problems = validate_model(doc, drop)
     found += schema_problems
-    if campaign is None:
-        return None, _sorted(display, found)
-    now = (clock or SystemClock()).now()
-    found += [doc.problem(f.path, f.message, f.severity) for f in rules.check(campaign, now)]
+    complete = campaign is not None
+    if campaign is None:  # contacts and templates are still checked when they can be
+        campaign = salvage(doc, drop)
+        if campaign is None:
+            return None, _sorted(display, found)
+    else:
+        now = (clock or SystemClock()).now()
+        found += [doc.problem(f.path, f.message, f.severity) for f in rules.check(campaign, now)]
     confinement = Confinement.of(file)
     _check_opt_out_files(doc, campaign, confinement, found)
     _check_written(doc, campaign, confinement, found)
     source, templates = _prepare(doc, campaign, confinement, found)
     counts = None
     if source is not None:
-        seen = observe(campaign, file.parent) if observe is not None else None
+        seen = observe(campaign, file.parent) if observe is not None and complete else None
         counts = _count(source, campaign, templates, found, seen, hidden)
     if counts is not None and counts["contacts"] == 0 and not _errors(found):
         found.append(doc.problem(("contacts",), "no contact to call", "warning"))

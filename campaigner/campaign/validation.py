@@ -64,9 +64,48 @@ def validate_model(doc: YamlDocument, drop: set[KeyPath]) -> tuple[Campaign | No
         return None, problems
 
 
+def salvage(doc: YamlDocument, drop: set[KeyPath]) -> Campaign | None:
+    """The campaign without its keys in error, for checking contacts and templates anyway.
+
+    When a file has schema errors besides unknown keys, :func:`validate_model` gives no
+    Campaign, yet its contacts and templates can still be checked in the same run, so
+    that a fix does not uncover a second round of problems. A key in error is left out
+    (a required one makes this None); rules are not run on the result, since they would
+    judge defaults the file did not ask for, and neither is it salvaged when the error is
+    in ``contacts`` or ``screening``, which decide what the contact checks mean.
+    """
+    data = plain(doc.data)
+    for path in drop:
+        _remove(data, path)
+    try:
+        Campaign.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+    else:
+        return None  # valid: validate_model's to judge
+    for error in errors:
+        item = _walk(doc.data, dict(error))
+        path = item.path
+        while path and isinstance(path[-1], int):
+            path = path[:-1]  # drop a list whole: its indexes would shift
+        if not path or str(path[0]) in ("contacts", "screening"):
+            return None
+        _remove(data, path)
+    try:
+        return Campaign.model_validate(data)
+    except ValidationError:
+        return None
+
+
 def _remove(data: Any, path: KeyPath) -> None:
+    """Delete ``path`` from plain data; nothing when it is gone already (a parent removed)."""
     for part in path[:-1]:
-        data = data[_plain_key(data, part)] if isinstance(data, dict) else data[part]
+        if isinstance(data, dict):
+            data = data.get(_plain_key(data, part))
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            return
     if isinstance(data, dict):
         data.pop(_plain_key(data, path[-1]), None)
 

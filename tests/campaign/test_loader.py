@@ -266,3 +266,26 @@ def test_unknown_keys_and_contact_problems_in_one_pass(check: Check) -> None:
         "c.yaml:13:1: retires: unknown key 'retires', did you mean 'retry'?",
         "c.yaml:14:8: call.custom_feild: unknown key 'custom_feild', did you mean 'custom_field'?",
     ]
+
+
+def test_schema_errors_do_not_hide_contact_and_template_problems(check: Check) -> None:
+    text = BASE.replace('inline: ["+919812300001"]', 'inline: ["+919812300001", "12"]')
+    text += "pacing: {requests_per_minute: lots}\ncall: {custom_field: '{{ oder }}'}\n"
+    loaded, problems = check(text)
+    assert loaded is None
+    assert problems == [
+        "c.yaml:8:29: contacts.inline.1: '12' is not a valid phone number (too short)",
+        "c.yaml:13:31: pacing.requests_per_minute: input should be a valid integer, unable to "
+        "parse string as an integer (got 'lots')",
+        "c.yaml:14:22: call.custom_field: unknown template variable 'oder'; variables "
+        "available: phone, attempt, campaign",
+    ]
+
+
+def test_an_error_in_contacts_is_not_checked_against_defaults(check: Check) -> None:
+    text = BASE.replace('inline: ["+919812300001"]', "file: x.csv\n  phone_column: 7")
+    _, problems = check(text, {"x.csv": "mobile\n9812300001\n"})
+    assert problems == [  # and no "no column 'phone'" from the default phone_column
+        "c.yaml:9:17: contacts.phone_column: expected a string, got the number 7; quote phone "
+        'numbers: "7"'
+    ]
