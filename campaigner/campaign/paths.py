@@ -85,7 +85,9 @@ class Confinement:
         """``value``'s real path, and why the campaign file may not name it (None if it may)."""
         if "\0" in value:
             return self.base, "a path cannot contain a NUL character"
-        target = (self.base / value).resolve()
+        target = _resolved(self.base / value)
+        if target is None:
+            return self.base / value, f"{value} cannot be resolved (a symlink loop?)"
         if access == "read" and any(_under(target, s) for s in _SYSTEM):
             return target, f"{value} is a system file (/proc, /sys, /dev); name a regular file"
         if any(_under(target, d) for d in self.allowed):
@@ -99,7 +101,7 @@ class Confinement:
                 f"absolute paths are not allowed; use a path relative to the campaign file, {fix}"
             )
         if not _under(target, self.root):
-            lexical = Path(os.path.normpath(self.base / value))
+            lexical = Path(os.path.normpath((_resolved(self.base) or self.base) / value))
             how = "through a symlink" if _under(lexical, self.root) else "with '..'"
             return f"leads out of the campaign's repository ({self.root}) {how}; {fix}"
         parts = target.relative_to(self.root).parts
@@ -116,7 +118,9 @@ class Confinement:
 def campaign_file_problem(path: Path) -> str | None:
     """Why the campaign file itself cannot be read: a link out of its repository, a system
     file, not a regular file or too big (it may sit in a hidden folder such as .github/)."""
-    target = path.resolve()
+    target = _resolved(path)
+    if target is None:
+        return f"{path} cannot be resolved (a symlink loop?)"
     if any(_under(target, s) for s in _SYSTEM):
         return f"{path} is a system file (/proc, /sys, /dev)"
     root = repository_root(path)
@@ -163,6 +167,14 @@ def writable_problem(path: Path, want_dir: bool) -> str | None:
         if links:
             return f"{path} holds a symlink ({links[0]}); campaigner writes there, so no links"
     return None
+
+
+def _resolved(path: Path) -> Path | None:
+    """``path`` with every symlink followed; None for a loop."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):
+        return None
 
 
 def _under(path: Path, folder: Path) -> bool:

@@ -361,3 +361,14 @@ def test_a_campaign_file_linking_out_of_its_repository_is_not_read(
         Path(inside).read_text().replace("contacts.csv", "../../campaigns/contacts.csv")
     )
     assert validate(capsys, str(moved))[:2] == (0, [f"{moved}: ok, 1 contact, 0 warnings"])
+
+
+def test_a_symlink_loop_is_a_problem_not_a_traceback(repo: Path, capsys: Capture) -> None:
+    (repo / "campaigns" / "a.csv").symlink_to("b.csv")
+    (repo / "campaigns" / "b.csv").symlink_to("a.csv")
+    file = campaign(repo, "contacts: {file: a.csv}\n")
+    code, lines, _ = validate(capsys, file)
+    assert (code, lines[0]) == (
+        1,
+        f"{file}:7:18: contacts.file: a.csv cannot be resolved (a symlink loop?)",
+    )
