@@ -15,6 +15,8 @@ import pytest
 import trio
 import trio.testing
 
+from campaigner.campaign.resolved import ResolvedAgent
+from campaigner.engine.registry import AgentPool
 from campaigner.simulator import Scenario
 from tests.engine.harness import Outcome, run_against_sim, write_campaign
 from tests.engine.invariants import check_invariants
@@ -175,3 +177,37 @@ async def test_v3_honours_poll_after_and_frees_agents(
         later = [placed for a, placed, _ in calls[i + 1 :] if a == agent]
         early += bool(later and later[0] < resolved)
     assert early > 0
+
+
+@pytest.mark.parametrize("api", ["v1", "v3"])
+async def test_adopted_calls_are_not_finalised_from_an_unfinished_record(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock, api: str
+) -> None:
+    """A call adopted by reconciliation after a lost answer, with no callbacks: the bulk
+    record it was found by does not decide it."""
+    out = await run(
+        tmp_path,
+        api=api,
+        mode="agent_first",
+        callbacks=False,
+        faults={"connect_ambiguous": 0.4, "ambiguous_hold": 0},
+    )
+    journal = out.journal()
+    adopted = journal.conn.execute("SELECT count(*) FROM calls WHERE adopted = 1").fetchone()[0]
+    assert adopted > 0
+    check_truth(journal, out.sim, mode="agent_first")
+
+
+async def test_an_agent_freed_when_the_call_ended_still_rests_after_a_miss(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """The agent of an ended call is given back before its outcome is known; when the
+    outcome says they missed it, they rest as if it had been known at once."""
+    agent = ResolvedAgent(uri="+919900000001", state_management=True)
+    pool = AgentPool((agent,))
+    taken = await pool.take()
+    pool.release(taken.uri)  # the call ended
+    pool.rest(taken.uri)  # ... and its outcome: the agent did not answer
+    start = trio.current_time()
+    await pool.take()
+    assert trio.current_time() - start == pytest.approx(30.0)
