@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import io
 import logging
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -146,6 +148,70 @@ async def test_idle_connections_cannot_keep_callbacks_out() -> None:
     assert connections.peak == 8
     assert connections.evicted >= 60 - 8  # the idle ones made room, oldest first
     assert connections.accept_failed == 0
+
+
+SERVE_UNDER_128_FDS = """
+import io, logging, resource, sys, trio
+resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128))  # `ulimit -n 128`: no raising it
+from campaigner.engine.receiver import CallbackReceiver, serve_receiver
+from campaigner.logs import setup_logging
+setup_logging("text", logging.INFO, stream=sys.stderr)
+app = CallbackReceiver(sys.argv[1], lambda obs: None)
+async def main():
+    stop = trio.Event()
+    async with trio.open_nursery() as nursery:
+        url = await nursery.start(lambda task_status: serve_receiver(
+            app, "127.0.0.1:0", shutdown=stop, task_status=task_status))
+        print(url, flush=True)
+        await trio.to_thread.run_sync(sys.stdin.readline)
+        print(app.stats.accepted, app.stats.connections.accept_failed, flush=True)
+        stop.set()
+trio.run(main)
+"""
+
+
+def limited_receiver() -> subprocess.Popen[str]:
+    """A receiver in a child process that may open 128 descriptors at most."""
+    return subprocess.Popen(
+        [sys.executable, "-c", SERVE_UNDER_128_FDS, TOKEN],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+async def test_200_idle_connections_under_ulimit_128() -> None:
+    # The reviewer's case: 200 idle connections to a receiver limited to 128 descriptors
+    # gave 236 EMFILE tracebacks and callbacks 15-18 s late.
+    with limited_receiver() as child:
+        assert child.stdout is not None
+        assert child.stdin is not None
+        assert child.stderr is not None
+        try:
+            url = (await trio.to_thread.run_sync(child.stdout.readline)).strip()
+            host, port = url.removeprefix("http://").rsplit(":", 1)
+            idle = [await trio.open_tcp_stream(host, int(port)) for _ in range(200)]
+            try:
+                limits = httpx.Limits(max_keepalive_connections=0)
+                async with httpx.AsyncClient(timeout=PATIENCE, limits=limits) as http:
+                    for i in range(20):
+                        callback = terminal(f"s{i}")
+                        answer = await http.post(f"{url}/exotel/{TOKEN}/v1", json=callback)
+                        assert answer.status_code == 200
+            finally:
+                for stream in idle:
+                    await stream.aclose()
+            child.stdin.write("\n")
+            child.stdin.flush()
+            counts = (await trio.to_thread.run_sync(child.stdout.readline)).split()
+            with trio.fail_after(PATIENCE):
+                log = await trio.to_thread.run_sync(child.stderr.read)
+        finally:
+            child.kill()
+    assert counts == ["20", "0"]  # every callback accepted; accept() never ran out of fds
+    assert "Traceback" not in log
+    assert len(log.splitlines()) <= 2  # "closed the oldest", once a minute
 
 
 async def test_deeply_nested_callbacks_are_a_400_not_a_500() -> None:
