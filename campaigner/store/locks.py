@@ -26,7 +26,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from campaigner.errors import StateError
+from campaigner.errors import StateError, StateWriteError
 from campaigner.store.files import private_dir, tighten_fd, unwritable
 
 LOCK_DIR_ENV = "CAMPAIGNER_LOCK_DIR"
@@ -91,11 +91,15 @@ def exclusive(path: Path, holder: str) -> int:
 def hold_runner(key: RunnerKey, journal: Path) -> int:
     """The runner lock of ``key``; refused (exit 4) while another process runs the campaign."""
     directory = lock_dir()
-    private_dir(directory)
     path = runner_lock_path(key)
     me = json.dumps({"pid": os.getpid(), "journal": str(journal), "campaign": key.campaign})
     try:
+        private_dir(directory)
         return exclusive(path, me)
+    except StateWriteError as exc:  # a read-only home (a hardened service), for instance
+        raise StateWriteError(
+            f"{exc}; runner locks need a writable directory: set {LOCK_DIR_ENV}"
+        ) from exc
     except Held as held:
         pid, where = _describe(held.holder)
         raise StateError(

@@ -246,6 +246,21 @@ def test_a_read_only_file_system_is_a_clean_error(
     )
 
 
+def test_an_unwritable_runner_lock_directory_says_how_to_move_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    locks = tmp_path / "home" / "runners"
+    (tmp_path / "home").write_text("a file where the home directory should be")
+    monkeypatch.setenv("CAMPAIGNER_LOCK_DIR", str(locks))
+    with pytest.raises(StateWriteError) as caught:
+        Journal.open(tmp_path / "c.sqlite3", runner=RunnerKey("acme", "c"))
+    assert str(caught.value) == (
+        f"{locks}: cannot write campaigner's state: a parent is not a directory; "
+        "runner locks need a writable directory: set CAMPAIGNER_LOCK_DIR"
+    )
+    assert not (tmp_path / "c.sqlite3").exists()
+
+
 def stop_writes_at_call(
     monkeypatch: pytest.MonkeyPatch, n: int, spoil: Callable[[sqlite3.Connection], None]
 ) -> list[int]:
