@@ -537,3 +537,28 @@ async def test_screen_gives_up_on_a_long_outage(
     assert "Exotel unreachable for 5 minutes" in str(error)
     assert "contacts; the cache keeps every answer" in str(error)
     assert 300 <= trio.current_time() - started < 330  # not a minute per contact, for ever
+
+
+def test_reopen_refuses_while_a_run_holds_the_journal_and_can_dry_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from campaigner.errors import EXIT_STATE
+
+    path = campaign(tmp_path, deadline=PAST, dnd="call")
+    assert main(["reopen", str(path), "--reason", "x"]) == EXIT_STATE  # never run
+    assert "no journal yet" in one_error_line(capsys.readouterr().err)
+    sandbox = ["run", str(path), "--sandbox", "-q", "--no-report", "--allow-past-deadline"]
+    assert main(sandbox) == EXIT_OK
+    capsys.readouterr()
+    reopen = ["reopen", str(path), "--reason", "fixed"]
+    with Journal.open(tmp_path / ".campaigner" / "bad-day.sqlite3"):  # a live run
+        assert main(reopen) == EXIT_STATE
+    assert "another run is using this journal" in one_error_line(capsys.readouterr().err)
+    assert main([*reopen, "--dry-run", "--contact", "98765 43001"]) == EXIT_OK
+    assert capsys.readouterr().out == "would reopen 1 contacts (expired 1)\n"
+    with Journal.read(tmp_path / ".campaigner" / "bad-day.sqlite3") as journal:
+        assert journal.counts() == {"expired": 2}  # a dry run changes nothing
+    assert main([*reopen, "--contact", "+919876540000"]) == EXIT_USAGE
+    assert "not a contact of this campaign that ended expired" in one_error_line(
+        capsys.readouterr().err
+    )
