@@ -361,11 +361,12 @@ class Dialer:
     def _ndnc(self, call: OpenCall, exc: DndRefusedError) -> None:
         """403 NDNC: the number it names is on the registry; remember it for every campaign.
 
-        exotel-api.md: "Call to [<number>] cannot be made because of TRAI NDNC regulations",
-        checked on both legs. The contact's number: it is skipped (``dnd``), never retried.
-        The agent's: the contact was not called, so it waits for another agent and the
-        agent rests, as after a 409 busy (found by the chaos soak: an agent on the
-        registry used to mark every contact given to them as DND, in every campaign).
+        docs/exotel/quirks.md ("NDNC refusals"): "Call to [<number>] cannot be made because
+        of TRAI NDNC regulations", checked on both legs. The contact's number: it is
+        skipped (``dnd``), never retried. The agent's: the contact was not called, so it
+        waits for another agent and the agent rests, as after a 409 busy (found by the
+        chaos soak: an agent on the registry used to mark every contact given to them as
+        DND, in every campaign).
         """
         ctx = self.ctx
         named = _e164(ndnc_number(exc.message))
