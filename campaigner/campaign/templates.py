@@ -27,6 +27,7 @@ from campaigner.campaign.yamlfile import KeyPath, YamlDocument
 from campaigner.errors import Problem
 
 CUSTOM_FIELD_MAX = 128  # docs/exotel/ (the v1 connect page): CustomField, 128 characters at most
+_ERROR_CHARS = 120
 _URL = re.compile(r"^https?://[^\s/]+\S*$")
 _WS_URL = re.compile(r"^wss?://[^\s/]+\S*$")
 _ENV = BoundedEnvironment(undefined=StrictUndefined, autoescape=False)
@@ -54,6 +55,13 @@ def _check_url(value: str) -> str | None:
 
 def _check_ws_url(value: str) -> str | None:
     return None if _WS_URL.match(value) else f"renders to '{shown(value)}', not a ws(s) URL"
+
+
+def _template_error(exc: TemplateError) -> str:
+    """``template error: ...``, cut short: Jinja quotes values (``has no attribute 'x'``),
+    and a contact's value may be long."""
+    text = "".join(c if c.isprintable() else "?" for c in str(exc))
+    return f"template error: {text[:_ERROR_CHARS]}" + ("…" if len(text) > _ERROR_CHARS else "")
 
 
 def options(campaign: Campaign) -> list[Option]:
@@ -140,7 +148,7 @@ class Templates:
         try:
             message = option.check(render(context))
         except TemplateError as exc:
-            message = f"template error: {exc}"
+            message = _template_error(exc)
         if message is not None:
             self._error(option, message)
 
@@ -157,7 +165,7 @@ class Templates:
             try:
                 message = option.check(render(context))
             except TemplateError as exc:
-                message = f"template error: {exc}"
+                message = _template_error(exc)
             if message is not None:
                 messages.append(f"{option.key}: {message}")
         return messages

@@ -219,3 +219,10 @@ def test_unlisted_string_methods_are_refused(check: Check) -> None:
         "contacts.csv:2:1: call.custom_field: template error: access to attribute "
         "'expandtabs' of 'str' object is unsafe."
     )
+
+
+def test_template_errors_quote_contact_values_short(check: Check) -> None:
+    rows = "phone,key\n9812300001," + "k" * 300 + "\n"
+    _, problems = check(call('  custom_field: "{{ {}[key] }}"\n'), {"contacts.csv": rows})
+    message = problems[0].split("template error: ", 1)[1]
+    assert message == "'dict object' has no attribute '" + "k" * 88 + "…"
