@@ -22,6 +22,7 @@ from types import ModuleType
 from campaigner import __version__
 from campaigner.campaign.paths import add_path_arguments, allow_paths, forget_allowed
 from campaigner.errors import (
+    EXIT_FAILURE,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
     CampaignerError,
@@ -148,4 +149,9 @@ def _fail(raised: BaseException) -> int:
         message = f"campaigner: error: the journal cannot be used: {exc}"
         print(error_line(message), file=sys.stderr)
         return StateError.exit_code
+    if isinstance(exc, OSError):  # a file the command was given cannot be read or written
+        where = f"{exc.filename}: " if exc.filename else ""
+        message = f"campaigner: error: {where}{exc.strerror or exc}"
+        print(error_line(message), file=sys.stderr)
+        return EXIT_FAILURE
     raise raised

@@ -48,3 +48,17 @@ def test_errors_inside_exception_groups_are_unwrapped() -> None:
     assert unwrap(BaseExceptionGroup("n", [auth, stop])) is stop
     plain = ValueError("y")
     assert unwrap(plain) is plain
+
+
+def test_an_os_error_anywhere_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import campaigner.commands.status as status
+
+    def fails(args: object) -> int:
+        raise PermissionError(13, "Permission denied", "/srv/state/x.sqlite3")
+
+    monkeypatch.setattr(status, "run", fails)
+    assert main(["status", "x.yaml"]) == 1
+    err = capsys.readouterr().err
+    assert err == "campaigner: error: /srv/state/x.sqlite3: Permission denied\n"
