@@ -3,10 +3,12 @@ every outcome the simulator can produce x Exotel's record finalisation of 0 and 
 
 One engine run per (api, mode, delivery, finalisation), in virtual time against the
 in-process simulator, with a few contacts and agents set up so that every kind of call
-happens in it (a configured outcome per contact, agents who are busy or never answer,
-an ExoPhone that cannot dial half of its calls, v3 contacts on the DND registry). Each
-cell then judges that run's calls of one kind with the truth oracle (tests/engine/truth.py).
-The run is shared by its cells (``RUNS``): the matrix costs 30 runs, not 200.
+happens in it many times over, whichever agent or caller ID the engine picks: a
+configured outcome per contact, the agent's leg failing on a third or half of the calls
+(the outcome mix), an ExoPhone that cannot dial half of its calls, v3 contacts on the DND registry,
+v3 agents whose device refuses every call. Each cell then judges that run's calls of one
+kind, told by their real legs, with the truth oracle (tests/engine/truth.py). The run
+is shared by its cells (``RUNS``): the matrix costs 30 runs, not 250.
 
 Cells that fail today because of a bug someone is fixing are marked in one place,
 :func:`known_bug`, as strict xfails: once the fix lands they XPASS, which fails, and
@@ -26,14 +28,29 @@ import trio.testing
 from campaigner.simulator import Scenario
 from campaigner.simulator.inspect import CallTruth, truths
 from tests.engine.harness import run_against_sim, write_campaign
-from tests.engine.truth import Recorded, Run, allowed_outcomes, from_journal, judge
+from tests.engine.truth import (
+    AGENT_REFUSALS,
+    NO_DIAL_KINDS,
+    Recorded,
+    Run,
+    allowed_outcomes,
+    from_journal,
+    judge,
+    true_outcome,
+)
 
 AGENTS = ["+919900000001", "+919900000002", "+919900000003"]
-BAD_AGENTS = {"+919900000008": "no_answer", "+919900000009": "busy"}
+# v3 refuses a call whose `from` agent's device cannot take it (agent-first only)
+DEVICE_AGENTS = {
+    "+919900000004": "off",  # 404/10703
+    "+919900000005": "unavailable",  # 409/1012
+    "+919900000006": "unverified",  # 409/10705
+    "+919900000007": "unknown_user",  # 404/10731
+}
 GOOD_PHONE, HALF_DOWN = "+912241499102", "+911139585476"  # HALF_DOWN: partial outage
 CONTACT_OUTCOMES = ["completed", "busy", "no_answer", "failed", "agent_hangup"]
 DND_CONTACTS = ["+919700000091", "+919700000092"]  # v3 creates a call, never dialing them
-PLAIN_CONTACTS = ["+919700000081", "+919700000082", "+919700000083"]  # the mix: completed
+PLAIN_CONTACTS = [f"+91970000008{i}" for i in range(6)]  # answer; their agent may not
 
 APIS_MODES = [
     ("v1", "agent_first"),
@@ -44,15 +61,24 @@ APIS_MODES = [
 ]
 DELIVERIES = ["callbacks", "polling", "lossy"]  # lossy: 30% of callbacks lost, 30% duplicated
 FINALISE = [0, 120]
+# The outcome mix, for every leg without a configured outcome: the agent's leg fails on
+# 30% or 50% of calls (agent-first: the mix's agent_unanswered is always leg 0's; contact-first:
+# its busy and no_answer hit the customer's leg, which the simulator takes to be `To`).
+AGENT_FAILS: dict[str, dict[str, float]] = {
+    "agent_first": {"completed": 0.7, "agent_unanswered": 0.3},
+    "contact_first": {"completed": 0.5, "busy": 0.25, "no_answer": 0.25},
+    "flow": {"completed": 1},
+}
 KINDS = [
     "completed",
     "busy",
     "no_answer",
     "failed",
-    "agent_unanswered",  # the agent's leg was busy or rang out
+    "agent_unanswered",  # the agent's leg was busy, rang out or failed
     "agent_hangup",
     "from_leg_no_dial",  # the ExoPhone could not dial
     "to_leg_no_dial",  # v3: the contact is on the DND registry
+    "device_error",  # v3: the agent's device refuses the connect, no call exists
 ]
 
 
@@ -65,7 +91,18 @@ def kinds(api: str, mode: str) -> list[str]:
         # v1 refuses a DND number (403, skipped); v3 contact-first never dials the DND
         # contact's leg 0, which is a from_leg_no_dial like the ExoPhone's.
         found.remove("to_leg_no_dial")
+        found.remove("device_error")  # only v3 checks the `from` user's device
     return found
+
+
+def kind_of(truth: CallTruth, mode: str) -> str:
+    """What kind of call it really was, told by its legs (not by the simulator's label)."""
+    if truth.kind in NO_DIAL_KINDS:
+        return truth.kind
+    outcome = true_outcome(truth, mode)
+    if outcome == "agent_unanswered" and "canceled" in truth.legs:
+        return "agent_hangup"  # the first leg hung up while the second rang
+    return "completed" if outcome == "connected" else outcome
 
 
 def known_bug(api: str, mode: str, delivery: str, finalise: int, kind: str) -> str | None:
@@ -99,11 +136,11 @@ RUNS: dict[Cell, Done] = {}  # one engine run per cell, shared by its kinds
 
 
 def contacts() -> dict[str, str]:
-    """Contact number -> its configured outcome (two of each)."""
+    """Contact number -> its configured outcome (three of each)."""
     return {
         f"+9197000{i:02d}{j}00": outcome
         for i, outcome in enumerate(CONTACT_OUTCOMES)
-        for j in range(2)
+        for j in range(3)
     }
 
 
@@ -113,7 +150,7 @@ def campaign_text(cell: Cell) -> str:
     if cell.mode == "flow":
         dial = {"mode": "flow", "app_id": "248751"}
     else:
-        dial = {"mode": cell.mode, "agents": [*AGENTS, *BAD_AGENTS]}
+        dial = {"mode": cell.mode, "agents": list(agents(cell))}
     return "\n".join(
         [
             "name: matrix",
@@ -126,17 +163,26 @@ def campaign_text(cell: Cell) -> str:
             "pacing: {requests_per_minute: 180, max_concurrent_calls: 5}",
             "tracking: {poll_after: 2m, poll_interval: 1m, give_up_after: 2h}",
             "screening: {dnd: call}",
+            "health: {circuit_breaker: null}  # many calls fail here on purpose",
             'schedule: {windows: [{start: "00:00", end: "24:00"}]}',
             "",
         ]
     )
 
 
+def agents(cell: Cell) -> dict[str, dict[str, str]]:
+    """The campaign's agents; broken devices only where v3 checks them."""
+    if cell.mode == "flow":
+        return {}
+    listed: dict[str, dict[str, str]] = {agent: {} for agent in AGENTS}
+    if "device_error" in kinds(cell.api, cell.mode):
+        listed |= {agent: {"device": device} for agent, device in DEVICE_AGENTS.items()}
+    return listed
+
+
 def scenario(cell: Cell) -> Scenario:
     numbers: dict[str, Any] = {phone: {"outcome": o} for phone, o in contacts().items()}
     numbers |= {phone: {"dnd": True} for phone in DND_CONTACTS}
-    if cell.mode != "flow":
-        numbers |= {agent: {"outcome": o} for agent, o in BAD_AGENTS.items()}
     faults = {"callback_drop": 0.3, "callback_duplicate": 0.3} if cell.delivery == "lossy" else {}
     return Scenario.model_validate(
         {
@@ -151,10 +197,11 @@ def scenario(cell: Cell) -> Scenario:
                     {"at": 1, "exophone": "01139585476", "outgoing": "partial_network_outage"}
                 ]
             },
-            # listed agents: the simulator then knows which leg is the contact's
-            "agents": {} if cell.mode == "flow" else {a: {} for a in [*AGENTS, *BAD_AGENTS]},
+            # not listed in contact-first: the simulator then takes `To` (the agent) for
+            # the customer's leg, and the mix's failures land on the agent's leg
+            "agents": {} if cell.mode == "contact_first" else agents(cell),
             "numbers": numbers,
-            "outcome_mix": {"completed": 1},
+            "outcome_mix": AGENT_FAILS[cell.mode],
             "timing": {"record_finalize_delay": cell.finalise},
             "faults": faults,
         }
@@ -199,7 +246,13 @@ async def test_recorded_outcome_is_the_truth(
 ) -> None:
     done = await run_cell(cell, tmp_path_factory.getbasetemp() / "matrix" / cell.key)
     assert done.reason == "complete"
-    of_kind = [truth for truth in done.facts if truth.kind == kind]
+    if kind == "device_error":
+        refused = [r for r in done.run.refused if r.code in AGENT_REFUSALS - {"10706"}]
+        assert refused, f"no device refusal happened in {cell.key}"
+        verdict = judge(Run([], {}, {}, refused), [], mode=cell.mode, complete=False)
+        verdict.fail_if_wrong()
+        return
+    of_kind = [truth for truth in done.facts if kind_of(truth, cell.mode) == kind]
     assert of_kind, f"no {kind} call happened in {cell.key}: the set-up no longer makes one"
     mine = {truth.sid for truth in of_kind}
     run = Run([c for c in done.run.calls if c.sid in mine], {}, {})

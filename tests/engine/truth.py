@@ -33,6 +33,10 @@ from campaigner.store.journal import Journal
 OUTCOMES_DOC = Path(__file__).resolve().parents[2] / "docs" / "outcomes.md"
 NEVER_DIALED = ""  # a leg status the simulator reports for a leg that was never dialed
 NO_DIAL_KINDS = frozenset({"from_leg_no_dial", "to_leg_no_dial"})
+# Connect refusals about the agent (busy, or their device or user: the v3 page's error
+# table): no call exists and the contact did nothing, so such a refusal has no outcome
+# (docs/outcomes.md, "Outcomes that do not come from Exotel's status").
+AGENT_REFUSALS = frozenset({"10706", "10703", "1012", "10705", "10731", "10806", "10702"})
 
 # What an API cannot tell (docs/outcomes.md, "What the API cannot tell"): for a call whose
 # contact leg really ended with this status, the outcomes a run may record besides the
@@ -119,6 +123,17 @@ class Recorded:
     recording_url: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A connect Exotel refused: no call exists (journal rows without a SID)."""
+
+    phone: str
+    agent: str | None
+    status: int | None
+    code: str | None
+    outcome: str | None
+
+
 @dataclass
 class Run:
     """What a run recorded: its calls and each contact's final outcome."""
@@ -126,26 +141,30 @@ class Run:
     calls: list[Recorded]
     contacts: dict[str, str | None]  # phone -> outcome (None while not done)
     last_call: dict[str, str | None] = field(default_factory=dict)  # phone -> SID or None
+    refused: list[Refusal] = field(default_factory=list)
 
 
 def from_journal(journal: Journal) -> Run:
     """Read a run's calls from its journal (in-process tests)."""
     rows = journal.conn.execute(
-        "SELECT c.sid, k.phone, c.agent, c.outcome, c.talk_time, c.recording_url, c.open "
-        "FROM calls c JOIN contacts k ON k.id = c.contact_id ORDER BY c.id"
+        "SELECT c.sid, k.phone, c.agent, c.outcome, c.talk_time, c.recording_url, c.open, "
+        "c.error_status, c.error_code FROM calls c JOIN contacts k ON k.id = c.contact_id "
+        "ORDER BY c.id"
     ).fetchall()
-    calls, last = [], {}
-    for sid, phone, agent, outcome, talk, url, is_open in rows:
+    calls, last, refused = [], {}, []
+    for sid, phone, agent, outcome, talk, url, is_open, status, code in rows:
         last[phone] = sid
         if sid is not None:
             calls.append(Recorded(sid, phone, agent, None if is_open else outcome, talk, url))
+        elif code is not None:
+            refused.append(Refusal(phone, agent, status, code, outcome))
     contacts = {
         phone: outcome if state == "done" else None
         for phone, state, outcome in journal.conn.execute(
             "SELECT phone, state, outcome FROM contacts"
         )
     }
-    return Run(calls, contacts, last)
+    return Run(calls, contacts, last, refused)
 
 
 def from_export(records: Iterable[Mapping[str, Any]]) -> Run:
@@ -249,6 +268,12 @@ def judge(
         verdict.wrong.extend(
             f"{tag} ({truth.api} {mode}, really {true}, legs {truth.legs}): {p}" for p in problems
         )
+    for refusal in run.refused:
+        if refusal.code in AGENT_REFUSALS and refusal.outcome is not None:
+            verdict.wrong.append(
+                f"connect for {refusal.phone} refused {refusal.status}/{refusal.code} (agent "
+                f"{refusal.agent}'s side, no call) recorded as {refusal.outcome}"
+            )
     if complete:
         missing = [t.sid for t in facts if t.sid not in seen]
         if missing:
