@@ -4,7 +4,9 @@ Observations arrive from the receiver (callbacks), the poller and the reconciler
 all go through :meth:`Tracker.observe`, which journals first and acts second.
 Duplicates and stale events change nothing (a terminal state is sticky); a
 callback for a SID not yet known is kept and applied when its POST's answer
-arrives. Finishing a call decides its contact's fate in the same transaction.
+arrives. Finishing a call decides its contact's fate in the same transaction. A terminal
+observation that cannot decide yet (a v1 record Exotel has not finished, a status without
+the legs that decide it) frees the call's agent and slot and leaves it to the poller.
 """
 
 from __future__ import annotations
