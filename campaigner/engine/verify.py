@@ -12,10 +12,10 @@ callback after it would be a mere duplicate. So, before the tracker applies a ca
   after now (clocks may differ by ``SKEW``); a refused terminal callback also has the
   call confirmed as below, so a genuine callback refused by mistake costs one request;
 - **held** and confirmed with a details GET of the call (within the run's request
-  budget) when it is surprising: a terminal callback that says nothing that can be
-  checked (no CustomField, no number), or claims more talk than the call could have had
-  (longer than the time since the call was placed, than its own start-to-end time, or
-  than the call's time limit). Exotel's own answer then decides;
+  budget) when it is surprising: a terminal callback without the call's CustomField, or
+  that says nothing that can be checked (no CustomField, no number), or claims more talk
+  than the call could have had (longer than the time since the call was placed, than
+  its own start-to-end time, or than the call's time limit). Exotel's answer decides;
 - applied otherwise, but a recording URL that is not on Exotel's recording hosts is
   dropped from it (the outcome stands; the link never reaches the report).
 
@@ -49,7 +49,9 @@ from campaigner.store.journal import Journal
 log = logging.getLogger("campaigner.receiver")
 
 SKEW = 600.0  # seconds Exotel's clock (second precision, IST) may differ from ours
-SLACK = 120.0  # seconds of talk a callback may claim beyond what the call could have had
+# Seconds of talk a callback may claim beyond what the call could have had: Exotel counts
+# whole seconds, and the time since placing is measured on our own clock (no skew).
+SLACK = 10.0
 UNMATCHED_KEEP = 5_000  # callbacks for unknown SIDs journaled and kept per run; then refused
 REFUSED_JOURNAL = 1_000  # refused and held callbacks journaled per run (all are counted)
 PER_CALL = 16  # callbacks admitted per call (Exotel sends two or three, and may repeat one)
@@ -84,6 +86,9 @@ def judge(obs: CallObservation, claimed: Claimed, now: float) -> tuple[Judgement
         return "refuse", refused
     if not obs.terminal:
         return "accept", ""
+    if claimed.custom_field is not None and obs.custom_field is None:
+        # 003: a terminal callback carries the CustomField the call was placed with
+        return "confirm", "a terminal callback without the call's CustomField"
     if not _checkable(obs, claimed):
         return "confirm", "a terminal callback with nothing to check it against"
     surprise = _surprise(obs, claimed, now)

@@ -16,6 +16,7 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -452,3 +453,46 @@ def test_each_run_has_its_own_token(tmp_path: Path) -> None:
         assert journal.get_meta("callback_token") == second.current
     finally:
         journal.close()
+
+
+PLACED = 1_000.0  # wall epoch the claimed call was placed at; "now" is 300 s later
+CLAIMED = verify.Claimed(
+    1, ("+919900000001", "+919876543210", "+912241499102"), "order-42", PLACED, 600
+)
+
+
+def at(seconds: float) -> datetime:
+    return datetime.fromtimestamp(PLACED + seconds, UTC)
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({}, "accept"),
+        ({"from_number": "09900000001", "to_number": "09876543210"}, "accept"),
+        ({"custom_field": "order-41"}, "refuse"),
+        ({"from_number": "09000000001"}, "refuse"),
+        ({"to_number": "+14155550100"}, "refuse"),
+        ({"caller_id": "08000000000"}, "refuse"),
+        ({"started_at": at(-3_600)}, "refuse"),  # before it was placed
+        ({"ended_at": at(3_600)}, "refuse"),  # after now
+        ({"started_at": at(100), "ended_at": at(50)}, "refuse"),
+        ({"custom_field": None}, "confirm"),  # terminal callbacks carry the CustomField
+        ({"talk_time": 3_599}, "confirm"),  # more than the 300 s since it was placed
+        ({"started_at": at(10), "ended_at": at(40), "talk_time": 200}, "confirm"),
+        ({"from_number": "sip:agent@example.com", "custom_field": "order-42"}, "accept"),
+    ],
+)
+def test_a_callback_is_judged_against_its_call(fields: dict[str, Any], expected: str) -> None:
+    base: dict[str, Any] = {"custom_field": "order-42", "talk_time": 60}
+    obs = CallObservation(
+        sid="s", api="v1", source="callback", event="terminal", terminal=True,
+        status="completed", **{**base, **fields},
+    )  # fmt: skip
+    assert verify.judge(obs, CLAIMED, now=PLACED + 300)[0] == expected
+
+
+def test_an_answered_callback_is_never_held() -> None:
+    obs = CallObservation(sid="s", api="v1", source="callback", event="answered",
+                          terminal=False, status="in-progress")  # fmt: skip
+    assert verify.judge(obs, CLAIMED, now=PLACED + 1) == ("accept", "")
