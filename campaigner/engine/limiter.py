@@ -14,21 +14,196 @@ while no dial waits (the dialer is waiting for screened contacts), lookups take 
 grant. The screener bounds how far ahead it looks up (campaigner.engine.screener).
 A 429 pauses every grant (1 s, doubling) and stretches the spacing until a minute
 passes without one.
+
+One account, several campaigns: Exotel counts requests per account, not per campaign,
+so a limiter may also draw every grant from an **account budget** shared with the
+other campaigns of the account. The budget is a second GCRA whose slots are spaced
+``60 / account_rpm`` apart (``CAMPAIGNER_ACCOUNT_RPM``, default 200): a limiter with a
+waiter reserves the next free slot, sleeps until it, then grants it. Each limiter holds
+at most one reservation at a time, so busy campaigns take turns (round robin) and an
+idle campaign reserves nothing: its share goes to the others. Two kinds:
+
+- :class:`SharedBudget`: the campaigns of one process (``campaigner serve``), in trio
+  time, exact under ``MockClock``.
+- :class:`FileBudget`: the campaigns of every process of this user on this machine
+  (``run`` beside ``run`` or ``serve``): the slot clock lives in a small file per account
+  in the runner-lock directory (campaigner.store.locks), read and advanced under
+  ``flock``, in the run's wall clock.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import heapq
 import math
+import os
+import struct
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import count
+from pathlib import Path
+from typing import Protocol
 
 import trio
+
+from campaigner.store.files import private_dir, tighten_fd, unwritable
+from campaigner.store.locks import lock_dir
 
 PRIORITY = {"poll": 0, "reconcile": 0, "health": 1, "lookup": 2, "connect": 3}
 _MAX_SLOWDOWN = 4.0
 _MAX_PAUSE = 32.0
+
+ACCOUNT_RPM = 200  # Exotel's documented per-account limit (v1 and v2; v3 shares it)
+ACCOUNT_RPM_ENV = "CAMPAIGNER_ACCOUNT_RPM"
+# File slots are epoch floats (~2e-7 s resolution near 2026): each slot is this much
+# longer than 60/rpm so rounding can never fit rpm + 1 requests in a 60 s window.
+_FILE_PAD = 1e-5
+_SHARED_PAD = 1e-9
+# A stored slot clock further ahead than this is not a live reservation (at most one
+# interval per process plus a 429 pause): a clock jump or another test's virtual clock.
+_MAX_AHEAD = 120.0
+
+
+def account_rpm() -> int:
+    """The account's requests per minute: ``CAMPAIGNER_ACCOUNT_RPM``, else 200."""
+    raw = os.environ.get(ACCOUNT_RPM_ENV, "").strip()
+    if not raw:
+        return ACCOUNT_RPM
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(
+            f"{ACCOUNT_RPM_ENV}={raw!r}: a whole number of requests per minute"
+        ) from None
+    if value < 1:
+        raise ValueError(f"{ACCOUNT_RPM_ENV}={raw!r}: must be at least 1")
+    return value
+
+
+class AccountBudget(Protocol):
+    """Slots of one Exotel account, shared by every limiter of the account."""
+
+    requests_per_minute: int
+
+    async def reserve(self) -> float:
+        """Reserve the next free slot; returns its trio time (may be now)."""
+        ...
+
+    def hold(self, until: float) -> None:
+        """After a 429: no slot for anyone before trio time ``until``."""
+        ...
+
+    def release(self) -> None:
+        """The limiter stops: let go of any open resource (reopened on next use)."""
+        ...
+
+
+class SharedBudget:
+    """The account budget of the campaigns of one process, in trio time (exact)."""
+
+    def __init__(self, requests_per_minute: int) -> None:
+        if requests_per_minute < 1:
+            raise ValueError("requests_per_minute must be at least 1")
+        self.requests_per_minute = requests_per_minute
+        # a nanosecond's padding per minute: adding the interval over and over rounds,
+        # and rounding down could fit rpm + 1 slots in 60 s
+        self.interval = 60.0 / requests_per_minute * (1.0 + _SHARED_PAD)
+        self._tat = -math.inf
+        self._recent: deque[float] = deque()
+
+    async def reserve(self) -> float:
+        now = trio.current_time()
+        slot = max(self._tat, now)
+        self._tat = slot + self.interval
+        self._recent.append(slot)
+        return slot
+
+    def hold(self, until: float) -> None:
+        self._tat = max(self._tat, until)
+
+    def release(self) -> None:
+        return None
+
+    def last_minute(self) -> int:
+        """Slots reserved in the last 60 s (the status page's account budget in use)."""
+        now = trio.current_time()
+        while self._recent and self._recent[0] <= now - 60.0:
+            self._recent.popleft()
+        return sum(1 for t in self._recent if t <= now)
+
+
+def budget_path(account: str) -> Path:
+    """The account's slot file: a digest, so no account SID shows in a directory listing."""
+    digest = hashlib.sha256(f"budget\0{account}".encode()).hexdigest()[:32]
+    return lock_dir() / f"{digest}.budget"
+
+
+class FileBudget:
+    """The account budget across processes: a slot clock in a file, under ``flock``.
+
+    ``epoch`` is the run's wall clock (Unix seconds); slots are converted to trio time
+    with it, so a run under a scaled or mock clock in tests stays consistent with itself.
+    The critical section is a read and a write of 8 bytes: microseconds, so it is taken
+    synchronously. A process killed while holding it releases it (the kernel does).
+    """
+
+    def __init__(self, path: Path, requests_per_minute: int, epoch: Callable[[], float]) -> None:
+        if requests_per_minute < 1:
+            raise ValueError("requests_per_minute must be at least 1")
+        self.path = path
+        self.requests_per_minute = requests_per_minute
+        self.interval = 60.0 / requests_per_minute * (1.0 + _FILE_PAD)
+        self._epoch = epoch
+        self._fd: int | None = None
+
+    @classmethod
+    def for_account(cls, account: str, epoch: Callable[[], float]) -> FileBudget:
+        """The budget file of ``account`` in the per-user lock directory."""
+        return cls(budget_path(account), account_rpm(), epoch)
+
+    async def reserve(self) -> float:
+        now_trio = trio.current_time()
+        now = self._epoch()
+        slot = self._advance(now, self.interval)
+        return now_trio + (slot - now)
+
+    def hold(self, until: float) -> None:
+        now = self._epoch()
+        self._advance(now + (until - trio.current_time()), 0.0)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def _open(self) -> int:
+        if self._fd is None:
+            private_dir(self.path.parent)
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError as exc:
+                raise unwritable(self.path, exc) from exc
+            tighten_fd(fd, self.path)
+            self._fd = fd
+        return self._fd
+
+    def _advance(self, at: float, step: float) -> float:
+        """Under the lock: the slot is max(stored, at); store slot + step; return slot."""
+        fd = self._open()
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            raw = os.pread(fd, 8, 0)
+            stored = struct.unpack("<d", raw)[0] if len(raw) == 8 else -math.inf
+            now = self._epoch()
+            if not math.isfinite(stored) or stored > now + _MAX_AHEAD:
+                stored = -math.inf
+            slot = max(stored, at)
+            os.pwrite(fd, struct.pack("<d", max(stored, slot + step)), 0)
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        return slot
 
 
 @dataclass(slots=True)
@@ -56,7 +231,13 @@ class RateLimiter:
     Start it with ``await nursery.start(limiter.run)``; ``acquire`` waits for a grant.
     """
 
-    def __init__(self, requests_per_minute: int, *, lookup_share: float = 0.25) -> None:
+    def __init__(
+        self,
+        requests_per_minute: int,
+        *,
+        lookup_share: float = 0.25,
+        account: AccountBudget | None = None,
+    ) -> None:
         if requests_per_minute < 1:
             raise ValueError("requests_per_minute must be at least 1")
         self.rpm = requests_per_minute
@@ -74,18 +255,30 @@ class RateLimiter:
         self._recent: deque[tuple[float, str]] = deque()
         self._granted: Counter[str] = Counter()
         self._throttled = 0
+        self.account = account
 
     async def run(
         self, *, task_status: trio.TaskStatus[RateLimiter] = trio.TASK_STATUS_IGNORED
     ) -> None:
         """Issue grants forever (until cancelled)."""
         task_status.started(self)
+        try:
+            await self._grant_forever()
+        finally:
+            if self.account is not None:
+                self.account.release()
+
+    async def _grant_forever(self) -> None:
         while True:
             if not self._live_waiters():
                 self._wake = trio.Event()
                 await self._wake.wait()
                 continue
             await trio.sleep_until(max(self._tat, self._paused_until))
+            if self.account is not None:
+                # the account's next slot, shared with the account's other campaigns;
+                # a slot whose waiter left meanwhile is lost (never lent twice)
+                await trio.sleep_until(await self.account.reserve())
             now = trio.current_time()
             if now < self._paused_until:  # a 429 arrived while we slept
                 continue
@@ -119,6 +312,8 @@ class RateLimiter:
         self._last_429 = now
         self._last_adjust = now
         self._paused_until = max(self._paused_until, now + self._pause)
+        if self.account is not None:  # Exotel counts per account: everyone pauses
+            self.account.hold(self._paused_until)
 
     def statistics(self) -> LimiterStats:
         now = trio.current_time()

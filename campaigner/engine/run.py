@@ -41,7 +41,7 @@ from campaigner.engine.context import RunContext, RunStats, ScreeningGate
 from campaigner.engine.dialer import Dialer
 from campaigner.engine.gate import EngineGate
 from campaigner.engine.health import HealthMonitor
-from campaigner.engine.limiter import RateLimiter
+from campaigner.engine.limiter import AccountBudget, FileBudget, RateLimiter
 from campaigner.engine.outage import GIVE_UP_AFTER, Outage
 from campaigner.engine.poller import Poller
 from campaigner.engine.preflight import listen_error
@@ -98,6 +98,9 @@ class RunOptions:
     unreachable_timeout: float = GIVE_UP_AFTER
     # the command that resumes this run, as the operator typed it (pasteable)
     resume_hint: str = "campaigner run FILE"
+    # the account's shared request budget (campaigner serve passes one for all its
+    # campaigns); None: a real run shares the per-user file budget of its account
+    account_budget: AccountBudget | None = None
 
 
 @dataclass
@@ -185,7 +188,13 @@ async def _run(
 
     try:
         async with trio.open_nursery() as nursery:
-            limiter = await nursery.start(RateLimiter(campaign.pacing.requests_per_minute).run)
+            budget = options.account_budget
+            if budget is None and not options.sandbox:
+                account = options.settings.account_sid or ""
+                budget = FileBudget.for_account(account, lambda: clock.now().timestamp())
+            limiter = await nursery.start(
+                RateLimiter(campaign.pacing.requests_per_minute, account=budget).run
+            )
             gate = EngineGate(limiter, answered)
             async with ExotelClient(
                 options.settings,
