@@ -30,6 +30,10 @@ MAX_OUTPUT = 4_096  # characters a render may produce (URLs and custom fields ar
 MAX_VALUE = 1_000_000  # characters (or items) any one intermediate value may reach
 MAX_WIDTH = 4_096  # padding and format widths, repetition counts of center/indent/...
 MAX_RANGE = 1_000  # items of range()
+# Over a validation pass, a template may spend this many steps, plus STEPS_PER_CONTACT for
+# each contact rendered: 10,000 steps on each of a million contacts would take hours.
+FREE_STEPS = 1_000_000
+STEPS_PER_CONTACT = 50
 
 _WIDTH_NAMES = frozenset(
     {"center", "ljust", "rjust", "zfill", "indent", "wordwrap", "truncate", "batch", "slice"}
@@ -214,30 +218,40 @@ class BoundedEnvironment(SandboxedEnvironment):
         check_format(str(value.__self__))
         return wrapper
 
-    def bounded(self, template: Template) -> Callable[[Mapping[str, object]], str]:
+    def bounded(self, template: Template) -> BoundedRender:
         """``template``'s render function, within the budget and the output cap."""
+        return BoundedRender(template)
 
-        def render(context: Mapping[str, object]) -> str:
-            token = _budget.set([MAX_STEPS])
-            try:
-                out: list[str] = []
-                size = 0
-                for chunk in template.generate(context):
-                    size += len(chunk)
-                    if size > MAX_OUTPUT:
-                        raise TemplateLimit(f"renders to more than {MAX_OUTPUT:,} characters")
-                    out.append(chunk)
-                return "".join(out)
-            except TemplateError:
-                raise
-            except RecursionError:
-                raise TemplateLimit("recurses too deeply") from None
-            except Exception as exc:  # 1/0, int('x'), float overflow: a template mistake
-                raise TemplateRuntimeError(f"{type(exc).__name__}: {exc}"[:120]) from None
-            finally:
-                _budget.reset(token)
 
-        return render
+class BoundedRender:
+    """Render one template within MAX_STEPS and MAX_OUTPUT; ``last_steps`` is what the
+    latest render spent, for a caller that also bounds the total over many renders."""
+
+    def __init__(self, template: Template) -> None:
+        self.template = template
+        self.last_steps = 0
+
+    def __call__(self, context: Mapping[str, object]) -> str:
+        budget = [MAX_STEPS]
+        token = _budget.set(budget)
+        try:
+            out: list[str] = []
+            size = 0
+            for chunk in self.template.generate(context):
+                size += len(chunk)
+                if size > MAX_OUTPUT:
+                    raise TemplateLimit(f"renders to more than {MAX_OUTPUT:,} characters")
+                out.append(chunk)
+            return "".join(out)
+        except TemplateError:
+            raise
+        except RecursionError:
+            raise TemplateLimit("recurses too deeply") from None
+        except Exception as exc:  # 1/0, int('x'), float overflow: a template mistake
+            raise TemplateRuntimeError(f"{type(exc).__name__}: {exc}"[:120]) from None
+        finally:
+            _budget.reset(token)
+            self.last_steps = MAX_STEPS - max(budget[0], 0)
 
 
 def _numbers(left: Any, right: Any) -> bool:

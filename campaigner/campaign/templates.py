@@ -17,7 +17,12 @@ from functools import lru_cache
 
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta
 
-from campaigner.campaign.bounded import BoundedEnvironment
+from campaigner.campaign.bounded import (
+    FREE_STEPS,
+    STEPS_PER_CONTACT,
+    BoundedEnvironment,
+    BoundedRender,
+)
 from campaigner.campaign.model import Campaign
 from campaigner.campaign.resolved import Contact, TemplateSet
 from campaigner.campaign.sources import BUILTINS, shown
@@ -114,6 +119,8 @@ class Templates:
         self.available = [*BUILTINS, *variables]
         self.problems: list[Problem] = []
         self._varying: list[tuple[Option, Render]] = []  # values that depend on the contact
+        self._steps: dict[str, int] = {}  # steps each option's renders spent so far
+        self._rendered = 0  # contacts rendered
         renderers: dict[str, Render] = {}
         for option in options(campaign):
             render = self._check(option)
@@ -161,11 +168,26 @@ class Templates:
             return []
         context = template_context(self.campaign.name, contact, 1)
         messages = []
-        for option, render in self._varying:
+        self._rendered += 1
+        for option, render in list(self._varying):
             try:
                 message = option.check(render(context))
             except TemplateError as exc:
                 message = _template_error(exc)
             if message is not None:
                 messages.append(f"{option.key}: {message}")
+            if isinstance(render, BoundedRender):
+                messages += self._spend(option, render)
         return messages
+
+    def _spend(self, option: Option, render: BoundedRender) -> list[str]:
+        """Count the steps ``option`` took; past the file's allowance, stop rendering it."""
+        spent = self._steps.get(option.key, 0) + render.last_steps
+        self._steps[option.key] = spent
+        if spent <= FREE_STEPS + STEPS_PER_CONTACT * self._rendered:
+            return []
+        self._varying.remove((option, render))
+        return [
+            f"{option.key}: template error: takes more than {STEPS_PER_CONTACT} steps a contact "
+            "on average; the rest of the contacts are not rendered (simplify the template)"
+        ]

@@ -11,6 +11,7 @@ from jinja2 import StrictUndefined
 from jinja2.exceptions import UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 
+from campaigner.campaign import templates
 from campaigner.campaign.resolved import Contact
 from campaigner.campaign.substitution import renderer
 from campaigner.campaign.templates import template_context
@@ -226,3 +227,16 @@ def test_template_errors_quote_contact_values_short(check: Check) -> None:
     _, problems = check(call('  custom_field: "{{ {}[key] }}"\n'), {"contacts.csv": rows})
     message = problems[0].split("template error: ", 1)[1]
     assert message == "'dict object' has no attribute '" + "k" * 88 + "…"
+
+
+def test_steps_are_bounded_over_the_whole_file(
+    check: Check, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(templates, "FREE_STEPS", 1_000)  # 50 steps a contact after these
+    rows = "phone,order_id,name\n" + "".join(f"98123{i:05d},OD,N\n" for i in range(40))
+    loops = "{% for i in range(100) %}{% endfor %}{{ name }}"  # about 100 steps a render
+    _, problems = check(call(f"  custom_field: {json.dumps(loops)}\n"), {"contacts.csv": rows})
+    assert problems == [
+        "contacts.csv:21:1: call.custom_field: template error: takes more than 50 steps a "
+        "contact on average; the rest of the contacts are not rendered (simplify the template)"
+    ]
