@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from jinja2 import StrictUndefined
-from jinja2.exceptions import UndefinedError
+from jinja2.exceptions import TemplateError, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 
 from campaigner.campaign import templates
@@ -240,3 +241,24 @@ def test_steps_are_bounded_over_the_whole_file(
         "contacts.csv:21:1: call.custom_field: template error: takes more than 50 steps a "
         "contact on average; the rest of the contacts are not rendered (simplify the template)"
     ]
+
+
+FRAGMENTS = (
+    *("{{ ", " }}", "{% for x in ", " %}", "{% endfor %}", "{% set a = ", "{% if "),
+    *("{% endif %}", "{% macro f(n) %}", "{% endmacro %}", "name", "n", "x", "a", "'ab'"),
+    *("10**8", "9**9**9", "range(5000)", "f(1)", " * ", " + ", " ~ ", " % ", " / ", "|upper"),
+    *("|join(',')", "|list", "|indent(99999)", "|center(5000)", "|replace('', 'zz')"),
+    *("|format(1)", "|int", "|string", "|tojson", "|batch(3)", ".center(99)", ".join(name)"),
+    *(".format(1)", "[0]", "(", ")", ",", "'%5000d'", "'{:>9}'", "[1,2]", "1e308", " in "),
+)
+
+
+@given(st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=12))
+def test_any_template_renders_or_fails_as_a_template_error(parts: list[str]) -> None:
+    env = templates._ENV
+    try:
+        render = env.bounded(env.from_string("".join(parts)))
+    except TemplateSyntaxError:
+        return
+    with contextlib.suppress(TemplateError):  # anything else (a traceback) fails the test
+        render({"name": "Ravi" * 100, "n": "1000"})
