@@ -452,6 +452,11 @@ class Campaign(Strict):
         description="Where the HTML report goes (relative to the campaign file); default "
         "reports/<name>.html.",
     )
+    paused: bool = Field(
+        default=False,
+        description="true: nobody is dialed (campaigner serve stops the campaign at a safe "
+        "point and journals the pause; campaigner run refuses); false resumes it.",
+    )
 
     @field_validator("caller_ids")
     @classmethod

@@ -31,7 +31,7 @@ from campaigner.engine.preflight import check_deadline, check_exotel, check_list
 from campaigner.engine.prepare import check_journal
 from campaigner.engine.progress import show_progress
 from campaigner.engine.run import RunOptions, RunResult, run_campaign
-from campaigner.errors import EXIT_INTERRUPTED, CampaignerError, UsageError
+from campaigner.errors import EXIT_INTERRUPTED, EXIT_PAUSED, CampaignerError, UsageError
 from campaigner.logs import say, setup_logging
 from campaigner.report import write_report
 from campaigner.sandbox import SANDBOX_CALLBACKS, Sandbox
@@ -110,6 +110,9 @@ def run(args: argparse.Namespace) -> int:
     setup_logging(args.log_format, logging.INFO)
     _check_numbers(args)
     loaded = load_campaign(args.file)
+    if loaded.campaign.paused:  # a reviewed pause: nobody is dialed until it is lifted
+        say(f"{args.file}: paused (paused: true in the file): nothing dialed", logging.WARNING)
+        return EXIT_PAUSED
     hint = resume_hint(args)
     check_journal(loaded, sandbox=args.sandbox)
     check_deadline(loaded, datetime.now(UTC), allow_past=args.allow_past_deadline)

@@ -208,7 +208,7 @@ class Supervisor:
                     started = True
                 await campaign.changed.wait()
                 continue
-            if getattr(loaded.campaign, "paused", False):
+            if loaded.campaign.paused:
                 if campaign.state != "paused":
                     self._journal(campaign, "paused", "paused from the campaign file")
                     self._say(f"{campaign.path}: paused (paused: true in the file)")

@@ -106,3 +106,27 @@ async def test_an_invalid_change_leaves_the_last_valid_version_running(
     with Journal.read(tmp_path / ".campaigner" / "alpha.sqlite3") as journal:
         kinds = [r[0] for r in journal.conn.execute("SELECT kind FROM run_log")]
     assert "invalid_change" in kinds
+
+
+async def test_a_pause_in_the_file_stops_dialing_until_it_is_lifted(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    path = write(tmp_path, "alpha", phones(41, 40), rpm=10)
+    async with serve_sim(tmp_path) as served:
+        await trio.sleep(90.0)
+        path.write_text(path.read_text() + "paused: true\n")
+        await served.until(lambda: served.states()["alpha"] == "paused")
+        paused_at = trio.current_time()
+        before = len(served.sim.calls())
+        await trio.sleep(1800.0)  # half an hour paused: nobody is dialed
+        assert len(served.sim.calls()) == before
+        assert all(c.created_at <= paused_at for c in served.sim.calls())
+        path.write_text(path.read_text().replace("paused: true\n", ""))
+        await served.until(lambda: served.states()["alpha"] == "done")
+        assert served.throttled() == 0
+        served.check_truth("alpha", tmp_path)
+        assert set(called(served.sim.calls())) == set(phones(41, 40))
+        never_twice_at_once(served.sim.calls())
+    with Journal.read(tmp_path / ".campaigner" / "alpha.sqlite3") as journal:
+        kinds = [r[0] for r in journal.conn.execute("SELECT kind FROM run_log")]
+    assert kinds.index("paused") < kinds.index("resumed")
