@@ -21,8 +21,7 @@ from campaigner.report.model import ApiUsage, Count, ReportSummary, TalkTime, Ti
 
 WIDTH = 960
 HEIGHT = 230
-FEW = 6  # a run with fewer buckets than this gets bars of a sixth of the width, not a wall
-MAX_MINUTE = 28  # the widest minute column of the API chart
+MAX_BAR = 120  # the widest timeline column: a run of two buckets gets two columns, not walls
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 14, 28
 
 
@@ -156,8 +155,10 @@ def timeline_chart(timeline: Timeline) -> Chart | None:
     if not buckets:
         return None
     ceiling, lines, labels = _axes(timeline.peak)
-    slot = _plot_width() / max(len(buckets), FEW)
-    gap = min(6.0, slot * 0.15)
+    # The buckets share the whole width (the axis spans the card), each column centred
+    # in its slot and no wider than MAX_BAR.
+    slot = _plot_width() / len(buckets)
+    gap = max(min(6.0, slot * 0.15), slot - MAX_BAR)
     multi_day = buckets[0].start.date() != buckets[-1].start.date()
     every = max(1, math.ceil(len(buckets) / 8))
     rects = []
@@ -184,14 +185,21 @@ def api_chart(api: ApiUsage) -> Chart | None:
     first, last = api.minutes[0].start, api.minutes[-1].start
     count = int((last - first).total_seconds() // 60) + 1
     ceiling, lines, labels = _axes(max(api.peak_per_minute, api.budget_per_minute))
-    slot = min(_plot_width() / count, MAX_MINUTE)
+    slot = _plot_width() / count  # the minutes span the whole width, however few
     rects = []
     for minute in api.minutes:
         i = int((minute.start - first).total_seconds() // 60)
         y = _y(minute.count, ceiling)
         title = f"{minute.start:%H:%M}: {minute.count:,} requests"
         rects.append(
-            Rect(LEFT + i * slot, y, max(slot * 0.8, 0.6), _y(0, ceiling) - y, "api", title)
+            Rect(
+                LEFT + i * slot,
+                y,
+                max(min(slot * 0.8, MAX_BAR), 0.6),
+                _y(0, ceiling) - y,
+                "api",
+                title,
+            )
         )
     budget = _y(api.budget_per_minute, ceiling)
     lines.append(Line(LEFT, budget, WIDTH - RIGHT, budget, "budget"))

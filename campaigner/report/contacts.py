@@ -101,7 +101,7 @@ class _LineMaker:
             self._when(ended),
             talk,
             safe_link(url),
-            cid,
+            self.phone(cid),
             self.phone(agent) if agent else None,
             by,
             bool(ad),

@@ -102,15 +102,15 @@ def groups(source: Source) -> Groups:
         by_caller[caller_id].talk.append(seconds)
         if agent:
             by_agent[agent].talk.append(seconds)
-    names = _agent_names(source)
+    names = agent_names(source)
     return Groups(
-        caller_ids=tuple(t.stats(k, None) for k, t in sorted(by_caller.items())),
+        caller_ids=tuple(t.stats(source.phone(k), None) for k, t in sorted(by_caller.items())),
         agents=tuple(t.stats(source.phone(k), names.get(k)) for k, t in sorted(by_agent.items())),
         talk_time=talk_time_of(everyone),
     )
 
 
-def _agent_names(source: Source) -> dict[str, str]:
+def agent_names(source: Source) -> dict[str, str]:
     """Agent number (E.164, as calls record it) -> the name the campaign file gives."""
     names: dict[str, str] = {}
     for entry in source.settings.get("dial", {}).get("agents") or []:

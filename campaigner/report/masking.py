@@ -6,7 +6,9 @@ the last 4 digits, enough to find a contact in the export or the CRM. Numbers
 inside free text (Exotel's error messages, run-log messages, contact variables)
 are masked the same way. ``--no-mask`` turns all of this off.
 
-Caller IDs are the company's own ExoPhones and are shown as they are.
+Caller IDs (the company's own ExoPhones) are masked like every other number: they
+appear inside run-log and Exotel messages too, where they cannot be told from a
+contact's number, and one number shown two ways in one page reads as two numbers.
 """
 
 from __future__ import annotations

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-SUMMARY_VERSION = 1
+SUMMARY_VERSION = 2  # 2: spend, by_hour, not_connected, agent_use, errors.network,
+# run events' count and last_at (repeats collapsed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +62,7 @@ class Header:
     timezone: str
     first_activity: datetime | None
     last_activity: datetime | None
-    generated_at: datetime
+    generated_at: datetime  # the real (wall) clock, also in sandbox runs
     runs: tuple[RunInfo, ...]
     in_progress: bool  # a run is live (or was killed) or contacts are not final yet
     sandbox: bool  # every run was against the simulator
@@ -162,6 +163,59 @@ class ApiUsage:
 
 
 @dataclass(frozen=True, slots=True)
+class HourRate:
+    """Calls placed in one hour of the local day (all days together), per call."""
+
+    hour: int  # 0..23, the campaign's timezone
+    calls: int
+    connected: int
+    connect_rate: float  # connected / calls: per call, not per contact
+
+
+@dataclass(frozen=True, slots=True)
+class Spend:
+    """What Exotel charged: the sum of the calls' ``Price`` as Exotel's records give it.
+
+    Only v1 call records carry a ``Price`` (a decimal in the account's billing
+    currency, which the record does not name); a call whose record never showed a
+    price (callbacks carry none; v3 has none) is counted in ``calls_unpriced``.
+    """
+
+    total: str | None  # exact decimal text ("12.500"); None when no call had a price
+    currency: str | None  # as Exotel gives it; None: the records name none
+    calls_priced: int
+    calls_unpriced: int  # placed calls whose price is unknown
+    per_connected: str | None  # total / connected calls, 3 decimals; None unless all priced
+
+
+@dataclass(frozen=True, slots=True)
+class NotConnected:
+    """Why placed or attempted calls did not connect, per call, by whose side failed.
+
+    ``agent``: the agent did not answer or was busy (409); ``contact``: the contact was
+    busy, did not answer, or the call failed on their side; ``exotel_refused``: Exotel
+    answered the connect with an error and created no call; ``network``: Exotel was not
+    reached or its answer was lost and no call was found (status 0, not a refusal);
+    ``unknown``: the outcome was never learnt.
+    """
+
+    total: int
+    reasons: tuple[Count, ...]  # agent | contact | exotel_refused | network | unknown
+
+
+@dataclass(frozen=True, slots=True)
+class AgentUse:
+    """How busy an agent was: talk time over the time the campaign was running."""
+
+    key: str  # agent number, masked unless --no-mask
+    label: str | None
+    handled: int  # connected calls
+    talk_seconds: int
+    campaign_seconds: int  # time runs were running (all runs), the same for every agent
+    utilisation: float  # talk_seconds / campaign_seconds (0 when nothing ran)
+
+
+@dataclass(frozen=True, slots=True)
 class GroupStats:
     """Calls grouped by caller ID or by agent."""
 
@@ -235,6 +289,9 @@ class Errors:
     api: tuple[ApiError, ...]
     refused: tuple[RefusedCall, ...]
     ambiguous: Ambiguous
+    # Connects that reached no Exotel answer (network errors, unreachable, lost answers
+    # with no call found): not refusals, so not in ``refused``.
+    network: tuple[RefusedCall, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,11 +315,17 @@ class RunEvent:
     level: str  # "warning" for kinds that need attention, else "info"
     message: str
     data: dict[str, Any] = field(hash=False)
+    count: int = 1  # identical consecutive events collapsed into this one
+    last_at: datetime | None = None  # the last of them, when count > 1
 
 
 @dataclass(frozen=True, slots=True)
 class RunEvents:
-    """Run-level events: every kind counted, the first ``len(events)`` of ``total`` listed."""
+    """Run-level events: every kind counted, the first and last ``EVENTS_SHOWN`` listed.
+
+    Identical consecutive events (same kind, message and data) are listed once with
+    their ``count``, so ``len(events)`` may be far below ``total``.
+    """
 
     total: int
     kinds: tuple[Count, ...]
@@ -328,3 +391,7 @@ class ReportSummary:
     tracking: Tracking
     run_events: RunEvents
     contacts: tuple[ContactLine, ...]
+    spend: Spend | None = None
+    by_hour: tuple[HourRate, ...] = ()
+    not_connected: NotConnected | None = None
+    agent_use: tuple[AgentUse, ...] = ()

@@ -7,6 +7,8 @@ functions are that derivation.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from campaigner.report.masking import mask_data
@@ -155,11 +157,17 @@ def errors(source: Source) -> Errors:
     adopted = int(source.scalar("SELECT count(*) FROM calls WHERE adopted = 1"))
     unresolved = int(source.scalar("SELECT count(*) FROM calls WHERE state = 'ambiguous'"))
     ambiguous = Ambiguous(adopted + len(absent) + unresolved, adopted, len(absent), unresolved)
-    return Errors(api, _refused(source, absent), ambiguous)
+    refused, network = _not_placed(source, absent)
+    return Errors(api, refused, ambiguous, network)
 
 
-def _refused(source: Source, absent: set[int]) -> tuple[RefusedCall, ...]:
-    """Calls Exotel did not create, by (status, code), with the first message of each."""
+def _not_placed(
+    source: Source, absent: set[int]
+) -> tuple[tuple[RefusedCall, ...], tuple[RefusedCall, ...]]:
+    """Connects that created no call, by (status, code), with the first message of each:
+    (refused by Exotel, never answered). An unreachable Exotel or a network error
+    (status 0) is not a refusal: listing 250 ConnectErrors as "Exotel refused" sends
+    the reader to the wrong fix."""
     groups: dict[tuple[int, str | None], list[Any]] = {}
     for call_id, status, code, message in source.rows(
         "SELECT id, error_status, error_code, error_message FROM calls "
@@ -170,9 +178,13 @@ def _refused(source: Source, absent: set[int]) -> tuple[RefusedCall, ...]:
         group = groups.setdefault((int(status or 0), code), [0, str(message or "")])
         group[0] += 1
     ordered = sorted(groups.items(), key=lambda item: (-item[1][0], item[0][0]))
-    return tuple(
+    lines = [
         RefusedCall(status, code, source.text(message), count)
         for (status, code), (count, message) in ordered
+    ]
+    return (
+        tuple(line for line in lines if line.status),
+        tuple(line for line in lines if not line.status),
     )
 
 
@@ -219,8 +231,27 @@ def run_events(source: Source) -> RunEvents:
             "LIMIT ?) ORDER BY id",
             (half,),
         )
-    events = tuple(_event(source, row) for row in rows)
-    return RunEvents(total, counts(kinds), events)
+    return RunEvents(total, counts(kinds), collapse(_event(source, row) for row in rows))
+
+
+def collapse(events: Iterable[RunEvent]) -> tuple[RunEvent, ...]:
+    """Identical consecutive events (kind, message, data) as one, with a count and last time.
+
+    A run waiting for retries logs the same line every few minutes; forty copies of
+    it hide the three events that matter.
+    """
+    out: list[RunEvent] = []
+    for event in events:
+        last = out[-1] if out else None
+        if last is not None and (last.kind, last.message, last.data) == (
+            event.kind,
+            event.message,
+            event.data,
+        ):
+            out[-1] = replace(last, count=last.count + 1, last_at=event.at)
+        else:
+            out.append(event)
+    return tuple(out)
 
 
 def _event(source: Source, row: Any) -> RunEvent:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from campaigner import __version__
-from campaigner.report import sections
+from campaigner.report import insights, sections
 from campaigner.report.activity import api_usage, timeline
 from campaigner.report.contacts import contact_lines
 from campaigner.report.gitinfo import GitInfo
@@ -47,10 +47,12 @@ def _build(source: Source, now: datetime, git: GitInfo) -> ReportSummary:
     grouped = groups(source)
     with gc_paused():
         contacts = tuple(contact_lines(source))
+    head = header(source, now, git)
+    last = None if head.last_activity is None else head.last_activity.timestamp()
     return ReportSummary(
         version=SUMMARY_VERSION,
         masked=source.mask,
-        header=header(source, now, git),
+        header=head,
         funnel=sections.funnel(source),
         outcomes=sections.outcomes(source),
         retries=sections.retries(source),
@@ -63,6 +65,10 @@ def _build(source: Source, now: datetime, git: GitInfo) -> ReportSummary:
         tracking=sections.tracking(source),
         run_events=sections.run_events(source),
         contacts=contacts,
+        spend=insights.spend(source),
+        by_hour=insights.by_hour(source),
+        not_connected=insights.not_connected(source),
+        agent_use=insights.agent_use(source, last),
     )
 
 

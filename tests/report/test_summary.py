@@ -14,13 +14,16 @@ import pytest
 
 from campaigner.report.gitinfo import GitInfo
 from campaigner.report.model import (
+    AgentUse,
     Ambiguous,
     ApiError,
     Count,
     FunnelStep,
     GroupStats,
+    HourRate,
     ReportSummary,
     Retries,
+    Spend,
 )
 from campaigner.report.summary import build_summary
 from campaigner.store.journal import Journal
@@ -134,11 +137,12 @@ def test_api_usage_per_minute_against_the_budget(standard_journal: Path) -> None
 
 def test_per_caller_id_and_per_agent(standard_journal: Path) -> None:
     summary = summarise(standard_journal)
-    assert summary.caller_ids == (
-        GroupStats("+912241499102", None, 1, 1, 1.0, 120.0, 120.0, 0, 0),
-        GroupStats("+918047091234", None, 4, 1, 0.25, 30.0, 30.0, 1, 1),
-    )
     masked = "+91" + "\u2022" * 6
+    # Caller IDs are masked like every number: run-log text masks them too.
+    assert summary.caller_ids == (
+        GroupStats(masked + "9102", None, 1, 1, 1.0, 120.0, 120.0, 0, 0),
+        GroupStats(masked + "1234", None, 4, 1, 0.25, 30.0, 30.0, 1, 1),
+    )
     assert summary.agents == (
         GroupStats(masked + "0001", None, 4, 1, 0.25, 30.0, 30.0, 1, 1),
         GroupStats(masked + "0002", "Priya", 1, 1, 1.0, 120.0, 120.0, 0, 0),
@@ -263,8 +267,8 @@ def test_contacts_table(standard_journal: Path) -> None:
     assert asha.recording_url == "https://recordings.example.test/a.mp3"
     assert asha.variables == (("name", "Asha"), ("order_id", "ORD-1"))
     assert [(k.attempt, k.outcome, k.caller_id, k.agent, k.resolved_by) for k in asha.calls] == [
-        (1, "busy", "+918047091234", "+91••••••0001", "callback"),
-        (2, "connected", "+912241499102", "+91••••••0002", "callback"),
+        (1, "busy", "+91••••••1234", "+91••••••0001", "callback"),
+        (2, "connected", "+91••••••9102", "+91••••••0002", "callback"),
     ]
     assert asha.calls[1].started_at == datetime(2026, 11, 23, 9, 15, 1, tzinfo=IST)
     assert contacts[1].calls[0].adopted is True
@@ -283,3 +287,109 @@ def test_an_empty_journal_summarises_to_nothing_yet(tmp_path: Path) -> None:
 
 def test_the_same_journal_gives_the_same_summary(standard_journal: Path) -> None:
     assert summarise(standard_journal) == summarise(standard_journal)
+
+
+def test_why_calls_did_not_connect_by_whose_side(standard_journal: Path) -> None:
+    # A's busy and F's no answer are the contact's; C's missed call and E's 409 the agent's;
+    # D's 403 NDNC is Exotel refusing; E's lost answer (no call found) is the network.
+    why = summarise(standard_journal).not_connected
+    assert why is not None
+    assert why.total == 6
+    assert counts(why.reasons) == {"agent": 2, "contact": 2, "exotel_refused": 1, "network": 1}
+
+
+def test_connect_rate_by_hour_is_per_call(standard_journal: Path) -> None:
+    # Five placed calls, all between 09:00 and 09:15 IST; B and A's second connected.
+    assert summarise(standard_journal).by_hour == (HourRate(9, 5, 2, 0.4),)
+
+
+def test_agent_utilisation_is_talk_time_over_the_time_the_runs_ran(
+    standard_journal: Path,
+) -> None:
+    masked = "+91" + "\u2022" * 6
+    # One run of 20 minutes; B (30 s) went to the first agent, A's second call (120 s) to Priya.
+    assert summarise(standard_journal).agent_use == (
+        AgentUse(masked + "0001", None, 1, 30, 1200, 30 / 1200),
+        AgentUse(masked + "0002", "Priya", 1, 120, 1200, 120 / 1200),
+    )
+
+
+def test_spend_is_unknown_when_no_record_carried_a_price(standard_journal: Path) -> None:
+    assert summarise(standard_journal).spend == Spend(None, None, 0, 5, None)
+
+
+def test_spend_sums_exotels_price_of_each_call_once(tmp_path: Path) -> None:
+    book = Book(tmp_path / "j.sqlite3")
+    phones = [f"+91981230000{i}" for i in range(1, 5)]
+    book.contacts(*((p, {}) for p in phones))
+    ids = [
+        book.call(phones[0], "connected", T0, talk=60),
+        book.call(phones[1], "no_answer", T0 + 60),
+        book.call(phones[2], "connected", T0 + 120, talk=30),
+    ]
+
+    def record(call_id: int, payload: dict[str, object], source: str = "details") -> None:
+        book.journal.record_event(
+            at=T0 + 600, sid=f"sid-{call_id}", call_id=call_id, source=source,
+            event="status", status="completed", effect="applied", payload=payload,
+        )  # fmt: skip
+
+    record(ids[0], {"Call": {"Price": None}})  # not finished yet
+    record(ids[0], {"Call": {"Price": "1.500"}})
+    record(ids[0], {"Call": {"Price": "2.250"}})  # the later record of the same call wins
+    record(ids[1], {"Price": 0}, "bulk")  # a bulk entry, price as a number
+    record(ids[2], {"Status": "completed"}, "callback")  # callbacks carry no price
+    spend = summarise(book.close()).spend
+    # 2.250 + 0; the third call's price is unknown, so no per-connected figure is made up.
+    assert spend == Spend("2.250", None, 2, 1, None)
+
+
+def test_spend_per_connected_call_when_every_call_is_priced(tmp_path: Path) -> None:
+    book = Book(tmp_path / "j.sqlite3")
+    book.contacts(("+919812300001", {}), ("+919812300002", {}))
+    for i, (phone, price) in enumerate([("+919812300001", "3.000"), ("+919812300002", "0.5")]):
+        call_id = book.call(phone, "connected" if i == 0 else "busy", T0 + 60 * i, talk=20)
+        book.journal.record_event(
+            at=T0 + 600, sid=f"sid-{call_id}", call_id=call_id, source="details",
+            event="status", status="completed", effect="applied",
+            payload={"Call": {"Price": price, "Currency": "INR"}},
+        )  # fmt: skip
+    assert summarise(book.close()).spend == Spend("3.500", "INR", 2, 0, "3.500")
+
+
+def test_network_errors_are_not_calls_exotel_refused(tmp_path: Path) -> None:
+    book = Book(tmp_path / "j.sqlite3")
+    book.contacts(("+919812300001", {}), ("+919812300002", {}), ("+919812300003", {}))
+    book.refused("+919812300001", T0, 0, "ConnectError: connection refused")
+    book.refused("+919812300002", T0 + 1, 0, "ConnectError: connection refused")
+    book.refused("+919812300003", T0 + 2, 401, "authentication failed")
+    summary = summarise(book.close())
+    assert [(r.status, r.message, r.count) for r in summary.errors.refused] == [
+        (401, "authentication failed", 1)
+    ]
+    assert [(r.status, r.message, r.count) for r in summary.errors.network] == [
+        (0, "ConnectError: connection refused", 2)
+    ]
+    assert summary.not_connected is not None
+    assert counts(summary.not_connected.reasons) == {"network": 2, "exotel_refused": 1}
+
+
+def test_repeated_run_events_are_listed_once_with_a_count(tmp_path: Path) -> None:
+    book = Book(tmp_path / "j.sqlite3")
+    for i in range(3):
+        book.journal.log(T0 + 60 * i, "waiting", "waiting for retries to come due")
+    book.journal.log(T0 + 200, "paused", "breaker tripped")
+    book.journal.log(T0 + 300, "waiting", "waiting for retries to come due")
+    book.journal.log(T0 + 360, "waiting", "waiting for retries to come due")
+    book.journal.log(T0 + 420, "waiting", "waiting for calls in flight to finish")
+    events = summarise(book.close()).run_events
+    assert events.total == 7
+    assert counts(events.kinds) == {"waiting": 6, "paused": 1}
+    listed = [(e.kind, e.count, e.at.strftime("%H:%M"), e.last_at) for e in events.events]
+    at = datetime(2026, 11, 23, 9, 0, tzinfo=IST)
+    assert listed == [
+        ("waiting", 3, "09:00", at.replace(minute=2)),
+        ("paused", 1, "09:03", None),
+        ("waiting", 2, "09:05", at.replace(minute=6)),
+        ("waiting", 1, "09:07", None),
+    ]
