@@ -205,6 +205,11 @@ def test_status_refuses_a_state_folder_outside_the_repository(repo: Path, capsys
         f"{file}:8:8: state: leads out of the campaign's repository ({repo}) with '..'; "
         "or let the operator allow it with --allow-path DIR (or CAMPAIGNER_ALLOW_PATHS)"
     ]
+    elsewhere = repo.parent / "elsewhere"
+    assert cli.main(["status", file, "--allow-path", str(elsewhere)]) == 4  # allowed: no journal
+    assert capsys.readouterr().err.splitlines() == [
+        f"campaigner: error: {elsewhere}/pr.sqlite3: no journal yet (the campaign has not been run)"
+    ]
 
 
 def test_a_file_that_is_not_a_contact_list_is_not_echoed(repo: Path, capsys: Capture) -> None:
