@@ -211,3 +211,25 @@ async def test_an_agent_freed_when_the_call_ended_still_rests_after_a_miss(
     start = trio.current_time()
     await pool.take()
     assert trio.current_time() - start == pytest.approx(30.0)
+
+
+async def test_v3_lost_callbacks_are_polled_at_poll_after_while_agents_are_awaited(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    """With callbacks (so the run knows its calls' durations) but every agent busy, a call
+    whose callback is lost is polled at ``poll_after``, not after the 95th percentile of
+    call durations plus processing: its agent is what the next dial waits for."""
+    out = await run(
+        tmp_path, api="v3", mode="agent_first", callbacks=True, n=60, faults={"callback_drop": 0.3}
+    )
+    journal = out.journal()
+    check_truth(journal, out.sim, mode="agent_first")
+    polled = [
+        sid for (sid,) in journal.conn.execute("SELECT sid FROM calls WHERE resolved_by = 'poll'")
+    ]
+    assert len(polled) >= 5
+    created = {c.sid: c.created_at for c in out.sim.calls()}
+    delays = sorted(
+        min(r.time for r in out.sim.requests if sid in r.path) - created[sid] for sid in polled
+    )
+    assert delays[len(delays) // 2] <= 120 + 5  # the median lost call, within a rescan
