@@ -22,6 +22,18 @@ from campaigner.phones import is_region
 # Hours in which commercial calls to Indian customers are expected (TRAI's 09:00-21:00).
 CALLING_HOURS = (9 * 60, 21 * 60)
 
+# How long a call can stay out of v1 bulk call details, which never list ongoing calls
+# (docs/operations.md, "Lost connect answers"). Unset options take Exotel's longest: the
+# 4 h cap on TimeLimit/max_time_limit, and 60 s per leg for TimeOut (the v1 connect page
+# gives no default; v3's attempt_time_out defaults to 30 s).
+RING_WHEN_UNSET = 60
+LIMIT_WHEN_UNSET = 14400
+# Seconds on top of the rings and the time limit: the POST reaching Exotel after its intent
+# was journaled (at most the client's 15 s timeout), the call queued before its first leg
+# rings, Exotel finishing the call's record (about 2 min), and clock skew between us and
+# Exotel's DateCreated.
+LOST_ANSWER_MARGIN = 300
+
 Rule = Callable[[Campaign, datetime], Iterator[Finding]]
 
 
@@ -168,6 +180,17 @@ def retry_total(c: Campaign) -> timedelta:
     return sum(retry_delays(c), timedelta(0))
 
 
+def lost_answer_span(c: Campaign) -> timedelta:
+    """The longest a call created by ``c`` can stay invisible to v1 bulk call details.
+
+    A connect whose answer was lost is proven to have created no call only by a listing
+    taken this long after its intent; until then its contact must not be dialed again.
+    """
+    ring = c.call.ring_timeout or RING_WHEN_UNSET
+    limit = c.call.time_limit or LIMIT_WHEN_UNSET
+    return timedelta(seconds=2 * ring + limit + LOST_ANSWER_MARGIN)
+
+
 def tracking(c: Campaign, now: datetime) -> Iterator[Finding]:
     """Callbacks reachable; events that include the terminal one; polling that makes sense."""
     if c.callbacks.public_url is None:
@@ -183,6 +206,16 @@ def tracking(c: Campaign, now: datetime) -> Iterator[Finding]:
         yield warning(
             ("tracking", "give_up_after"), "is not after poll_after: calls are never polled"
         )
+    span = lost_answer_span(c)
+    if c.tracking.give_up_after < span:
+        margin = format_duration(timedelta(seconds=LOST_ANSWER_MARGIN))
+        message = (
+            f"is shorter than the {format_duration(span)} a call can last (2 x ring_timeout + "
+            f"time_limit + {margin}): a call still running then ends unknown, and a contact "
+            f"whose connect answer was lost still waits up to {format_duration(span)} for its "
+            "call to be found or proven absent"
+        )
+        yield warning(("tracking", "give_up_after"), message)
 
 
 def screening(c: Campaign, now: datetime) -> Iterator[Finding]:

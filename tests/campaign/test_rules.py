@@ -234,6 +234,10 @@ def test_tracking_warnings(check: Check) -> None:
         "polling only",
         "c.yaml:13:43: warning: tracking.give_up_after: is not after poll_after: calls are never "
         "polled",
+        "c.yaml:13:43: warning: tracking.give_up_after: is shorter than the 4h7m a call can last "
+        "(2 x ring_timeout + time_limit + 5m): a call still running then ends unknown, and a "
+        "contact whose connect answer was lost still waits up to 4h7m for its call to be found "
+        "or proven absent",
     ]
 
 
