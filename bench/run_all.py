@@ -53,6 +53,8 @@ BENCHES = [
           ["--contacts", "5000"]),
     Bench("durability", "journal durability: synchronous NORMAL vs FULL, 2k and 288k contacts",
           ["journal_durability.py"], ["--contacts", "2000", "20000", "--calls", "100"]),
+    Bench("concurrent", "concurrent campaigns: 2 and 5 on one account's budget (issue 15)",
+          ["concurrent_campaigns.py"], ["--contacts", "200"]),
 ]  # fmt: skip
 
 
@@ -197,6 +199,20 @@ def _durability(rows: Figures, _: Figures) -> list[Row]:
     ]  # fmt: skip
 
 
+def _concurrent(rows: Figures, _: Figures) -> list[Row]:
+    out: list[Row] = []
+    for r in rows:
+        n = r["campaigns"]
+        out += [
+            (f"concurrent: {n} campaigns, combined dial rate / account budget",
+             f"{r['combined_dial_rate_over_budget']:.3f}", ">= 0.97", "-",
+             r["combined_dial_rate_over_budget"] >= 0.97),
+            (f"concurrent: {n} campaigns, 429s", str(r["http_429"]), "0", "-",
+             r["http_429"] == 0),
+        ]  # fmt: skip
+    return out
+
+
 SUMMARIES: dict[str, Callable[[Figures, Figures | None], list[Row]]] = {
     "baseline": _baseline,
     "pacing": _pacing,
@@ -205,6 +221,7 @@ SUMMARIES: dict[str, Callable[[Figures, Figures | None], list[Row]]] = {
     "front_door": _front_door,
     "reports": _reports,
     "durability": _durability,
+    "concurrent": _concurrent,
 }
 
 

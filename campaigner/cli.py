@@ -41,6 +41,7 @@ COMMANDS: tuple[str, ...] = (
     "schema",
     "screen",
     "run",
+    "serve",
     "status",
     "reopen",
     "export",
@@ -65,6 +66,7 @@ examples:
   campaigner plan campaigns/demo.yaml --show 2
   campaigner run campaigns/demo.yaml --sandbox
   campaigner run campaigns/nov.yaml --yes          # a real run from a script
+  campaigner serve campaigns/ --public-url https://hooks.example.com/exotel
   campaigner status campaigns/nov.yaml
   campaigner reopen campaigns/nov.yaml --outcome expired --reason "deadline fixed"
 

@@ -29,6 +29,12 @@ idle campaign reserves nothing: its share goes to the others. Two kinds:
   (``run`` beside ``run`` or ``serve``): the slot clock lives in a small file per account
   in the runner-lock directory (campaigner.store.locks), read and advanced under
   ``flock``, in the run's wall clock.
+
+Exotel throttles v2 ExoPhone details separately (a small per-minute budget of its
+own), so an account budget also carries a **details window**: at most
+``DETAILS_PER_MINUTE`` of those requests (purpose ``health``) in any 60 s for the whole
+account, a rolling log of the last ones (in memory, or beside the slot file). Five
+campaigns starting together would otherwise each check the same ExoPhones at once.
 """
 
 from __future__ import annotations
@@ -64,6 +70,9 @@ _SHARED_PAD = 1e-9
 # A stored slot clock further ahead than this is not a live reservation (at most one
 # interval per process plus a 429 pause): a clock jump or another test's virtual clock.
 _MAX_AHEAD = 120.0
+# v2 ExoPhone details per minute for the whole account: the per-run cap of
+# campaigner.engine.health (V2_PER_MINUTE), under Exotel's separate throttle
+DETAILS_PER_MINUTE = 6
 
 
 def account_rpm() -> int:
@@ -86,6 +95,7 @@ class AccountBudget(Protocol):
     """Slots of one Exotel account, shared by every limiter of the account."""
 
     requests_per_minute: int
+    details: DetailsWindow | None  # v2 ExoPhone details of the account (purpose "health")
 
     async def reserve(self) -> float:
         """Reserve the next free slot; returns its trio time (may be now)."""
@@ -100,6 +110,29 @@ class AccountBudget(Protocol):
         ...
 
 
+def window_slot(log: list[float], at: float, limit: int) -> tuple[float, list[float]]:
+    """The first instant >= ``at`` with fewer than ``limit`` entries of ``log`` in the 60 s
+    before it, and the log with that slot added (only the last ``limit`` are kept)."""
+    recent = sorted(t for t in log if t > at - 60.0)
+    slot = at if len(recent) < limit else max(at, recent[-limit] + 60.0 * (1.0 + _FILE_PAD))
+    return slot, sorted([*recent, slot])[-limit:]
+
+
+class DetailsWindow:
+    """At most ``limit`` grants in any 60 s, in trio time (one process's campaigns)."""
+
+    def __init__(self, limit: int = DETAILS_PER_MINUTE) -> None:
+        self.limit = limit
+        self._log: list[float] = []
+
+    async def reserve(self) -> float:
+        slot, self._log = window_slot(self._log, trio.current_time(), self.limit)
+        return slot
+
+    def release(self) -> None:
+        return None
+
+
 class SharedBudget:
     """The account budget of the campaigns of one process, in trio time (exact)."""
 
@@ -112,6 +145,7 @@ class SharedBudget:
         self.interval = 60.0 / requests_per_minute * (1.0 + _SHARED_PAD)
         self._tat = -math.inf
         self._recent: deque[float] = deque()
+        self.details: DetailsWindow | None = DetailsWindow()
 
     async def reserve(self) -> float:
         now = trio.current_time()
@@ -128,10 +162,14 @@ class SharedBudget:
 
     def last_minute(self) -> int:
         """Slots reserved in the last 60 s (the status page's account budget in use)."""
-        now = trio.current_time()
-        while self._recent and self._recent[0] <= now - 60.0:
-            self._recent.popleft()
-        return sum(1 for t in self._recent if t <= now)
+        return _count_last_minute(self._recent)
+
+
+def _count_last_minute(recent: deque[float]) -> int:
+    now = trio.current_time()
+    while recent and recent[0] <= now - 60.0:
+        recent.popleft()
+    return sum(1 for t in recent if t <= now)
 
 
 def budget_path(account: str) -> Path:
@@ -156,7 +194,11 @@ class FileBudget:
         self.requests_per_minute = requests_per_minute
         self.interval = 60.0 / requests_per_minute * (1.0 + _FILE_PAD)
         self._epoch = epoch
-        self._fd: int | None = None
+        self._file = _LockedFile(path)
+        self._recent: deque[float] = deque()
+        self.details: DetailsWindow | None = FileWindow(
+            path.with_suffix(".details"), DETAILS_PER_MINUTE, epoch
+        )
 
     @classmethod
     def for_account(cls, account: str, epoch: Callable[[], float]) -> FileBudget:
@@ -166,32 +208,26 @@ class FileBudget:
     async def reserve(self) -> float:
         now_trio = trio.current_time()
         now = self._epoch()
-        slot = self._advance(now, self.interval)
-        return now_trio + (slot - now)
+        slot = now_trio + (self._advance(now, self.interval) - now)
+        self._recent.append(slot)
+        return slot
+
+    def last_minute(self) -> int:
+        """Slots this process reserved in the last 60 s (other processes' are not seen)."""
+        return _count_last_minute(self._recent)
 
     def hold(self, until: float) -> None:
         now = self._epoch()
         self._advance(now + (until - trio.current_time()), 0.0)
 
     def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-    def _open(self) -> int:
-        if self._fd is None:
-            private_dir(self.path.parent)
-            try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            except OSError as exc:
-                raise unwritable(self.path, exc) from exc
-            tighten_fd(fd, self.path)
-            self._fd = fd
-        return self._fd
+        self._file.release()
+        if self.details is not None:
+            self.details.release()
 
     def _advance(self, at: float, step: float) -> float:
         """Under the lock: the slot is max(stored, at); store slot + step; return slot."""
-        fd = self._open()
+        fd = self._file.open()
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             raw = os.pread(fd, 8, 0)
@@ -291,6 +327,9 @@ class RateLimiter:
 
     async def acquire(self, purpose: str) -> None:
         """Wait for permission to send one request for ``purpose``."""
+        details = self.account.details if self.account is not None else None
+        if purpose == "health" and details is not None:
+            await trio.sleep_until(await details.reserve())  # the account's details window
         waiter = _Waiter(purpose)
         heapq.heappush(self._heap, (PRIORITY.get(purpose, 3), next(self._seq), waiter))
         self._wake.set()
@@ -372,3 +411,55 @@ class RateLimiter:
     def _trim(self, now: float) -> None:
         while self._recent and self._recent[0][0] <= now - 60.0:
             self._recent.popleft()
+
+
+class FileWindow(DetailsWindow):
+    """:class:`DetailsWindow` across processes: the log in a file, under ``flock``."""
+
+    def __init__(self, path: Path, limit: int, epoch: Callable[[], float]) -> None:
+        super().__init__(limit)
+        self.path = path
+        self._epoch = epoch
+        self._file = _LockedFile(path)
+
+    async def reserve(self) -> float:
+        now_trio = trio.current_time()
+        now = self._epoch()
+        fd = self._file.open()
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            raw = os.pread(fd, 8 * self.limit, 0)
+            log = [t for (t,) in struct.iter_unpack("<d", raw[: len(raw) // 8 * 8])]
+            log = [t for t in log if math.isfinite(t) and t <= now + _MAX_AHEAD]
+            slot, log = window_slot(log, now, self.limit)
+            os.pwrite(fd, b"".join(struct.pack("<d", t) for t in log), 0)
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        return now_trio + (slot - now)
+
+    def release(self) -> None:
+        self._file.release()
+
+
+class _LockedFile:
+    """A private state file of the lock directory, opened once and kept open."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def open(self) -> int:
+        if self._fd is None:
+            private_dir(self.path.parent)
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError as exc:
+                raise unwritable(self.path, exc) from exc
+            tighten_fd(fd, self.path)
+            self._fd = fd
+        return self._fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

@@ -57,19 +57,26 @@ class Live:
     stopping: bool = False
     scope: trio.CancelScope = field(default_factory=trio.CancelScope)
 
-    async def stop(self, grace: float) -> None:
-        """Stop at a safe point: no new calls, then wait (at most ``grace``) for POSTs."""
+    async def stop(self, grace: float, *, follow: bool = False) -> None:
+        """Stop at a safe point: no new calls, then wait (at most ``grace``) until no POST
+        awaits its answer; with ``follow`` (the serve shutting down), until no call is in
+        flight. What is still open then is in the journal, and the next run follows it."""
         self.stopping = True
         ctx = self.ctx
         if ctx is not None:
             ctx.stop_dialing.set()
             ctx.wake_dialer.set()
             with trio.move_on_after(grace):
-                # the registry has no change event; a POST answers within the client's
-                # timeout, so a short poll bounded by the grace is enough
-                while any(call.state == "intent" for call in ctx.registry):  # noqa: ASYNC110
-                    await trio.sleep(0.1)
+                # the registry has no change event; a short poll bounded by the grace
+                while _busy(ctx, follow):  # noqa: ASYNC110
+                    await trio.sleep(0.5)
         self.scope.cancel()
+
+
+def _busy(ctx: RunContext, follow: bool) -> bool:
+    if follow:
+        return len(ctx.registry) > 0
+    return any(call.state == "intent" for call in ctx.registry)
 
 
 async def run_once(

@@ -26,8 +26,9 @@ import hashlib
 import logging
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import trio
@@ -99,7 +100,7 @@ class Supervisor:
         grace: float = 60.0,
         retry_after: float = RETRY_AFTER,
         report: Callable[[str], None] | None = None,
-        on_run_end: Callable[[Campaign], None] | None = None,
+        on_run_end: Callable[[Campaign], Awaitable[None]] | None = None,
     ) -> None:
         self.folder = folder
         self.host = host
@@ -126,13 +127,15 @@ class Supervisor:
                     await self.scan()
 
     async def stop(self) -> None:
-        """Graceful: every campaign stops at a safe point (dialing stopped, POSTs answered)."""
+        """Graceful: no campaign dials any more; calls in flight are followed for the
+        grace period, then every run ends (journaled; the next serve resumes them)."""
         self.stopping = True
         async with trio.open_nursery() as nursery:
             for campaign in self.campaigns.values():
-                campaign.changed.set()
                 if campaign.live is not None:
-                    nursery.start_soon(campaign.live.stop, self.grace)
+                    nursery.start_soon(partial(campaign.live.stop, self.grace, follow=True))
+        for campaign in self.campaigns.values():
+            campaign.changed.set()
 
     def files(self) -> list[Path]:
         found = {p for pattern in PATTERNS for p in self.folder.glob(pattern) if p.is_file()}
@@ -251,8 +254,8 @@ class Supervisor:
                         self._say(f"{campaign.path}: run ended: {result.reason} {result.counts}")
                 watch.cancel_scope.cancel()
             campaign.live = None
-            if self._on_run_end is not None:
-                self._on_run_end(campaign)
+            if self._on_run_end is not None:  # the report, written as `run` writes it
+                await self._on_run_end(campaign)
             if live.stopping:
                 continue  # a change, a pause, a removal or the serve stopping: loop decides
             if campaign.state != "done":

@@ -17,7 +17,13 @@ import pytest
 import trio
 import trio.testing
 
-from campaigner.engine.limiter import FileBudget, RateLimiter, SharedBudget, budget_path
+from campaigner.engine.limiter import (
+    DETAILS_PER_MINUTE,
+    FileBudget,
+    RateLimiter,
+    SharedBudget,
+    budget_path,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -186,3 +192,33 @@ def test_processes_on_one_account_reserve_distinct_spaced_slots(tmp_path: Path) 
     gaps = [b - a for a, b in zip(slots, slots[1:], strict=False)]
     # 1200/min: 50 ms apart; the conversion through two clocks costs microseconds
     assert min(gaps) > 0.05 - 1e-3
+
+
+@pytest.mark.parametrize("kind", ["shared", "file"])
+async def test_exophone_details_of_all_campaigns_share_the_accounts_window(
+    kind: str, autojump_clock: trio.testing.MockClock, tmp_path: Path
+) -> None:
+    # five campaigns start together, each checking the same three caller IDs (v2
+    # details, throttled by Exotel on its own small budget)
+    path = tmp_path / "account.budget"
+    budgets = (
+        [SharedBudget(200)] * 5
+        if kind == "shared"
+        else [FileBudget(path, 200, trio.current_time) for _ in range(5)]
+    )
+    grants: list[float] = []
+    async with trio.open_nursery() as nursery:
+        limiters = [await nursery.start(RateLimiter(180, account=b).run) for b in budgets]
+
+        async def check(limiter: RateLimiter) -> None:
+            for _ in range(3):
+                await limiter.acquire("health")
+                grants.append(trio.current_time())
+
+        async with trio.open_nursery() as campaigns:
+            for limiter in limiters:
+                campaigns.start_soon(check, limiter)
+        nursery.cancel_scope.cancel()
+    assert len(grants) == 15
+    assert max_in_window(grants) == DETAILS_PER_MINUTE
+    assert max(grants) < 180.0  # 15 at 6 a minute: the third minute, not later
