@@ -73,7 +73,7 @@ examples:
 exit codes:
   0    done (every contact final)        4    state unusable, unwritable or locked
   1    problems found (invalid input)    5    Exotel refused, failed or unreachable
-  2    bad command-line use              6    paused by the circuit breaker
+  2    bad command-line use              6    paused (breaker, paused: true)
   3    missing or bad credentials        130  stopped by the operator (resumable)
        or settings                       141  output pipe closed by the reader
 
