@@ -269,11 +269,9 @@ def table(snap: Snapshot, title: str) -> Table:
     grid.add_row("requests/min", f"{snap.rate} of {snap.budget}{limited}")
     if snap.clock is not None and snap.real is not None:
         if snap.simulated:
-            scale = f", x{snap.time_scale:g}" if snap.time_scale else ", as fast as it can"
-            grid.add_row(
-                "clock",
-                f"{snap.clock:%a %d %b %H:%M:%S} simulated{scale} · {snap.real:%H:%M:%S} real",
-            )
+            scale = f"x{snap.time_scale:g}" if snap.time_scale else "as fast as it can"
+            grid.add_row("clock", f"{snap.clock:%a %d %b %H:%M:%S} (simulated, {scale})")
+            grid.add_row("real clock", f"{snap.real:%H:%M:%S}")
         else:
             grid.add_row("clock", f"{snap.real:%a %d %b %H:%M:%S %Z}")
     if snap.deadline is not None and snap.clock is not None:

@@ -120,7 +120,8 @@ def test_the_panel_labels_calls_contacts_clocks_deadline_and_retries() -> None:
     assert "contacts final" in text
     assert "12 of 48 (25%)" in text
     assert "calls placed        31 (every attempt; 2 in flight)" in text
-    assert "Mon 23 Nov 10:30:00 simulated, x30 · 04:01:05 real" in text
+    assert "clock               Mon 23 Nov 10:30:00 (simulated, x30)" in text
+    assert "real clock          04:01:05" in text
     # 42 simulated minutes at 30 times real speed: 84 real seconds.
     assert "about 42 min (simulated clock; about 84 s real): after the deadline" in text
     assert "deadline            11:00 UTC" in text
