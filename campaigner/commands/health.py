@@ -20,7 +20,7 @@ import trio
 
 from campaigner.campaign.loader import load_campaign
 from campaigner.campaign.resolved import LoadedCampaign
-from campaigner.engine.health import V2Throttle
+from campaigner.engine.health_monitor import V2Throttle
 from campaigner.engine.limiter import RateLimiter
 from campaigner.engine.preflight import check_exotel
 from campaigner.errors import EXIT_FAILURE, EXIT_OK, AuthError, ExotelError

@@ -28,7 +28,7 @@ from campaigner.compile.plan import (
     minutes_text,
 )
 from campaigner.engine.prepare import settings_snapshot
-from campaigner.engine.screen import ScreeningCount
+from campaigner.engine.screen_command import ScreeningCount
 from campaigner.errors import UsageError
 from campaigner.exotel import build_connect
 from campaigner.settings import load_exotel_settings

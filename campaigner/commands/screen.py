@@ -19,7 +19,7 @@ import trio
 
 from campaigner.campaign.loader import load_campaign
 from campaigner.engine.preflight import check_exotel
-from campaigner.engine.screen import ScreenResult, screen_campaign
+from campaigner.engine.screen_command import ScreenResult, screen_campaign
 from campaigner.settings import load_exotel_settings
 
 NAME = "screen"

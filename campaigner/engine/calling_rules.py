@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from campaigner.engine.context import RunContext
-from campaigner.engine.registry import OpenCall
+from campaigner.engine.open_calls import OpenCall
 from campaigner.store.journal import ContactRow
 
 

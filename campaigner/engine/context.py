@@ -16,8 +16,8 @@ from campaigner.domain import Outcome
 from campaigner.engine.breaker import CircuitBreaker
 from campaigner.engine.gate import EngineGate
 from campaigner.engine.limiter import RateLimiter
+from campaigner.engine.open_calls import AgentPool, CallerIds, CallRegistry, Slots
 from campaigner.engine.outage import Outage
-from campaigner.engine.registry import AgentPool, CallerIds, CallRegistry, Slots
 from campaigner.exotel.client import ExotelClient
 from campaigner.schedule import CallingSchedule
 from campaigner.screening.frequency import CallingRules
@@ -98,7 +98,7 @@ class RunStats:
     screening_skipped: Counter[str] = field(default_factory=Counter)  # by reason
     frequency_deferred: int = 0
     screening_wait: float = 0.0  # seconds the dialer waited for screened contacts
-    # caller ID health (campaigner.engine.health): None while every caller ID is up
+    # caller ID health (campaigner.engine.health_monitor): None while every caller ID is up
     caller_ids_note: str | None = None
 
     @property

@@ -31,7 +31,7 @@ from campaigner.compile import compile_call
 from campaigner.domain import CallSpec, Outcome
 from campaigner.engine.calling_rules import CallingRulesGate
 from campaigner.engine.context import RunContext, unless_set
-from campaigner.engine.registry import OpenCall
+from campaigner.engine.open_calls import OpenCall
 from campaigner.engine.tracker import Tracker, contact_update
 from campaigner.errors import (
     AgentBusyError,

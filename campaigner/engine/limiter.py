@@ -71,7 +71,7 @@ _SHARED_PAD = 1e-9
 # interval per process plus a 429 pause): a clock jump or another test's virtual clock.
 _MAX_AHEAD = 120.0
 # v2 ExoPhone details per minute for the whole account: the per-run cap of
-# campaigner.engine.health (V2_PER_MINUTE), under Exotel's separate throttle
+# campaigner.engine.health_monitor (V2_PER_MINUTE), under Exotel's separate throttle
 DETAILS_PER_MINUTE = 6
 
 

@@ -44,7 +44,7 @@ import trio
 
 from campaigner.domain import CallObservation, LegState
 from campaigner.engine.context import RunContext
-from campaigner.engine.registry import OpenCall
+from campaigner.engine.open_calls import OpenCall
 from campaigner.engine.tracker import PROCESSING, RECORD_WAIT, Tracker
 from campaigner.errors import AuthError, ExotelError, TransportError
 

@@ -42,7 +42,7 @@ import trio
 from campaigner.campaign.rules import lost_answer_span
 from campaigner.domain import CallObservation
 from campaigner.engine.context import RunContext
-from campaigner.engine.registry import OpenCall
+from campaigner.engine.open_calls import OpenCall
 from campaigner.engine.tracker import Tracker
 from campaigner.errors import AuthError, ExotelError
 from campaigner.phones import normalise

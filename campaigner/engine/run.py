@@ -40,15 +40,15 @@ from campaigner.engine.breaker import CircuitBreaker
 from campaigner.engine.context import RunContext, RunStats, ScreeningGate
 from campaigner.engine.dialer import Dialer
 from campaigner.engine.gate import EngineGate
-from campaigner.engine.health import HealthMonitor
+from campaigner.engine.health_monitor import HealthMonitor
 from campaigner.engine.limiter import AccountBudget, FileBudget, RateLimiter
+from campaigner.engine.open_calls import AgentPool, CallerIds, CallRegistry, OpenCall, Slots
 from campaigner.engine.outage import GIVE_UP_AFTER, Outage
 from campaigner.engine.poller import Poller
 from campaigner.engine.preflight import listen_error
 from campaigner.engine.prepare import Preparation, prepare_journal
 from campaigner.engine.receiver import CallbackReceiver, serve_receiver
 from campaigner.engine.reconciler import Reconciler
-from campaigner.engine.registry import AgentPool, CallerIds, CallRegistry, OpenCall, Slots
 from campaigner.engine.screener import Screener
 from campaigner.engine.tracker import Tracker
 from campaigner.engine.verify import CallbackTokens, guarded_receiver

@@ -21,7 +21,7 @@ import trio
 
 from campaigner.domain import CallObservation, Outcome
 from campaigner.engine.context import RunContext, Wakeup
-from campaigner.engine.registry import OpenCall
+from campaigner.engine.open_calls import OpenCall
 from campaigner.outcomes import Verdict, needs_details, verdict
 from campaigner.policy import Decision, Tally, after_call
 from campaigner.store.journal import CallResult, ContactUpdate, SidTaken

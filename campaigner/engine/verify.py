@@ -38,8 +38,8 @@ import trio
 
 from campaigner.domain import CallObservation
 from campaigner.engine.context import RunContext
+from campaigner.engine.open_calls import OpenCall
 from campaigner.engine.receiver import CallbackReceiver
-from campaigner.engine.registry import OpenCall
 from campaigner.engine.tracker import Tracker
 from campaigner.errors import ExotelError
 from campaigner.exotel.callbacks import recording_allowed

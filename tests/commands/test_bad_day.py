@@ -517,7 +517,7 @@ async def test_screen_gives_up_on_a_long_outage(
     tmp_path: Path, autojump_clock: trio.testing.MockClock
 ) -> None:
     from campaigner.campaign.loader import load_campaign
-    from campaigner.engine.screen import screen_campaign
+    from campaigner.engine.screen_command import screen_campaign
     from campaigner.errors import TransportError, unwrap
     from campaigner.settings import ExotelSettings
     from campaigner.simulator import Simulator

@@ -16,7 +16,7 @@ import trio
 import trio.testing
 
 from campaigner.campaign.resolved import ResolvedAgent
-from campaigner.engine.registry import AgentPool
+from campaigner.engine.open_calls import AgentPool
 from campaigner.simulator import Scenario
 from tests.engine.harness import Outcome, run_against_sim, write_campaign
 from tests.engine.invariants import check_invariants

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from campaigner.engine.open_calls import OpenCall
 from campaigner.engine.reconciler import NUMBERS_PER_LISTING, batches
-from campaigner.engine.registry import OpenCall
 
 
 def call(call_id: int, phone: str, intent_at: float, next_at: float = 0.0) -> OpenCall:

@@ -21,7 +21,7 @@ from campaigner.commands import health as health_command
 from campaigner.commands import screen as screen_command
 from campaigner.commands.health import check_caller_ids
 from campaigner.commands.screen import render_text
-from campaigner.engine.screen import screen_campaign
+from campaigner.engine.screen_command import screen_campaign
 from campaigner.exotel.models import Heartbeat, NumberMetadata
 from campaigner.screening.frequency import CallingRules
 from campaigner.settings import ExotelSettings, load_campaigner_settings

@@ -30,8 +30,8 @@ from campaigner.clock import TrioWallClock
 from campaigner.domain import CallObservation, CallSpec
 from campaigner.engine import verify
 from campaigner.engine.context import RunContext
+from campaigner.engine.open_calls import CallRegistry, OpenCall
 from campaigner.engine.receiver import CallbackReceiver, serve_receiver
-from campaigner.engine.registry import CallRegistry, OpenCall
 from campaigner.engine.run import RunOptions, run_campaign
 from campaigner.engine.serving import connection_cap, raise_fd_limit
 from campaigner.errors import OutcomeUnknownError

@@ -1,4 +1,5 @@
-"""What the engine keeps in memory about a run: open calls, slots, agents, caller IDs.
+"""What the engine keeps in memory about a run: its open calls and what they hold (slots,
+agents, caller IDs).
 
 The journal is the truth; these are indexes over its open part, rebuilt from it
 on resume. Only calls that are open (intent, placed, ambiguous) live here, so

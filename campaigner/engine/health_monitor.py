@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import trio
 
-from campaigner.engine.caller_health import CallerIdBoard, e164
+from campaigner.engine.caller_id_board import CallerIdBoard, e164
 from campaigner.engine.context import RunContext, Wakeup
 from campaigner.errors import AuthError, ExotelError, NotFoundError
 from campaigner.exotel.models import ExoPhoneDetails, Heartbeat

@@ -1,12 +1,12 @@
 """The health of a run's caller IDs, and every switch journaled.
 
 :class:`CallerIdBoard` is the one place that changes which ExoPhones the dialer may
-use (:class:`~campaigner.engine.registry.CallerIds`): a caller ID whose outgoing
+use (:class:`~campaigner.engine.open_calls.CallerIds`): a caller ID whose outgoing
 connectivity is down is taken out of rotation, or replaced by a healthy alternate
 when the campaign allows failover; when it recovers it returns. Each change is a
 ``run_log`` event (``caller_id_down``, ``failover``, ``caller_id_up``, and ``paused`` /
 ``resumed`` when no caller ID is left / one is back) and shows in the progress
-display. It decides nothing by itself: :mod:`campaigner.engine.health` feeds it
+display. It decides nothing by itself: :mod:`campaigner.engine.health_monitor` feeds it
 heartbeats and v2 details.
 """
 
