@@ -158,7 +158,7 @@ def main() -> None:
     for row in rows:
         print("| " + " | ".join(str(row[key]) for _, key in columns) + " |")
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(rows))  # one line: bench/run_all.py reads the last line
 
 
 if __name__ == "__main__":

@@ -45,6 +45,8 @@ BENCHES = [
           ["--contacts", "300"]),
     Bench("polling", "polling: callbacks lost or absent, v1 and v3 (issue 11)", ["polling.py"],
           ["--v1-contacts", "200", "--v3-contacts", "60"]),
+    Bench("reconcile", "reconciliation: 25% of connect answers lost, 30 and 300 contacts",
+          ["reconcile.py"], []),
     Bench("scale", "scale: a day at the ceiling, 10k/100k/288k calls", ["scale.py"],
           ["--calls", "1000", "3000"]),
     Bench("front_door", "front door: validate and plan, 100k and 1M contacts",
@@ -143,6 +145,16 @@ def _polling(f: Figures, _: Figures) -> list[Row]:
     ]  # fmt: skip
 
 
+def _reconcile(rows: Figures, _: Figures) -> list[Row]:
+    worst = max(r["requests_per_lost_answer"] for r in rows)
+    overlaps = sum(r["contacts_with_overlapping_calls"] for r in rows)
+    return [
+        ("reconcile: listing requests per lost connect answer (worst row)", f"{worst:.2f}",
+         "<= 3", "about 7", worst <= 3),
+        ("reconcile: contacts with two calls at once", str(overlaps), "0", "-", overlaps == 0),
+    ]  # fmt: skip
+
+
 def _scale(rows: Figures, _: Figures) -> list[Row]:
     small, big = rows[0], rows[-1]
     label = f"{small['calls']:,} -> {big['calls']:,} calls"
@@ -217,6 +229,7 @@ SUMMARIES: dict[str, Callable[[Figures, Figures | None], list[Row]]] = {
     "baseline": _baseline,
     "pacing": _pacing,
     "polling": _polling,
+    "reconcile": _reconcile,
     "scale": _scale,
     "front_door": _front_door,
     "reports": _reports,
