@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import trio.testing
 
-from campaigner.simulator import Scenario
-from campaigner.simulator.inspect import CallTruth, truths
+from campaigner.simulator import Scenario, Simulator
+from campaigner.simulator.inspect import CallTruth, truth_json, truths
 from tests.engine.harness import run_against_sim, write_campaign
 from tests.engine.truth import (
     AGENT_REFUSALS,
@@ -37,6 +38,7 @@ from tests.engine.truth import (
     from_journal,
     judge,
     true_outcome,
+    truth_from_json,
 )
 
 AGENTS = ["+919900000001", "+919900000002", "+919900000003"]
@@ -350,3 +352,29 @@ def test_only_what_the_api_cannot_tell_is_loose(
     api: str, legs: tuple[str, str], allowed: set[str]
 ) -> None:
     assert allowed_outcomes(fact(legs, api=api), "agent_first") == allowed
+
+
+async def test_the_truth_over_http_is_the_truth_in_process(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """``GET /_sim/truth`` (other processes: chaos, soak, kill -9) tells the same story."""
+    contact = PLAIN_CONTACTS[0]
+    sim = Simulator(Scenario.model_validate({"numbers": {contact: {"outcome": "busy"}}}))
+    auth = ("sandbox-key", "sandbox-token")
+    async with httpx.AsyncClient(
+        transport=sim.transport(), base_url="http://sim", auth=auth
+    ) as http:
+        form = {"From": AGENTS[0], "To": contact, "CallerId": GOOD_PHONE, "Record": "true"}
+        placed = await http.post("/v1/Accounts/sandbox/Calls/connect.json", data=form)
+        assert placed.status_code == 200
+        await trio.sleep(600)
+        body = (await http.get("/_sim/truth")).json()
+    (fact,) = truths(sim)
+    assert (fact.legs, fact.talk, fact.recorded, fact.recording_url) == (
+        ("completed", "busy"),
+        0,
+        True,
+        None,
+    )
+    assert body == [truth_json(fact, sim.start)]
+    assert truth_from_json(body[0]).legs == fact.legs
