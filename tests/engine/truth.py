@@ -99,10 +99,13 @@ def allowed_outcomes(truth: CallTruth, mode: str) -> frozenset[str]:
 
 
 def contact_number(truth: CallTruth, mode: str) -> str | None:
+    """The number the call really dialed for the contact (a call booked to the wrong
+    contact would otherwise pass with a plausible outcome)."""
     return truth.to_number if contact_leg(mode) == 1 else truth.from_number
 
 
 def agent_number(truth: CallTruth, mode: str) -> str | None:
+    """The agent the call really connected (None for a flow)."""
     if mode == "flow":
         return None
     return truth.from_number if contact_leg(mode) == 1 else truth.to_number
