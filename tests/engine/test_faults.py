@@ -11,6 +11,7 @@ import trio.testing
 from campaigner.simulator import Scenario
 from tests.engine.harness import run_against_sim, write_campaign
 from tests.engine.invariants import check_invariants
+from tests.engine.truth import check_truth
 
 CAMPAIGN = """
 name: faults
@@ -164,6 +165,7 @@ async def test_agent_busy_requeues_without_spending_attempts(
     )
     out = await run_against_sim(path, scenario)
     journal = out.journal()
+    check_truth(journal, out.sim, recording=False)  # and no outcome for a 10706 refusal
     refused = journal.conn.execute(
         "SELECT count(*) FROM calls WHERE error_status = 409 AND error_code = '10706'"
     ).fetchone()[0]
