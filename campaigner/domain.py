@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, get_args
 
 ApiVersion = Literal["v1", "v3"]
 DialMode = Literal["agent_first", "contact_first", "flow"]
@@ -30,20 +30,117 @@ CallbackContentType = Literal["application/json", "multipart/form-data"]
 
 
 class Outcome(StrEnum):
-    """The final (or current best) result for a call or a contact, for both APIs."""
+    """The final (or current best) result for a call or a contact, for both APIs.
 
-    CONNECTED = "connected"  # agent (or flow) and contact talked
-    BUSY = "busy"  # the contact's line was busy
-    NO_ANSWER = "no_answer"  # the contact's phone rang out / was unreachable
-    FAILED = "failed"  # the call could not be placed to the contact (bad number, network)
-    AGENT_UNANSWERED = "agent_unanswered"  # the agent side did not answer or hung up first
-    SKIPPED = "skipped"  # never dialed: invalid, duplicate, DND or opted out
-    EXPIRED = "expired"  # deadline or window ended before a final outcome
-    UNKNOWN = "unknown"  # a placed call whose result could not be learnt in time
+    Declared in the order reports list and stack them; :data:`OUTCOMES` holds the rest
+    of each outcome's definition.
+    """
+
+    CONNECTED = "connected"
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    FAILED = "failed"
+    AGENT_UNANSWERED = "agent_unanswered"
+    UNKNOWN = "unknown"
+    EXPIRED = "expired"
+    SKIPPED = "skipped"
 
 
-# Outcomes a retry policy may list in ``retry.on``.
-RETRYABLE_OUTCOMES = frozenset({Outcome.BUSY, Outcome.NO_ANSWER, Outcome.FAILED})
+# Whose side a call that did not connect failed on (the report's "why not connected").
+Side = Literal["agent", "contact", "unknown"]
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """How a report shows a key: its words and its colour (a CSS colour)."""
+
+    label: str
+    colour: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeTraits:
+    """What an outcome means beyond its name, for every layer that has to know.
+
+    ``retryable``: a retry policy may list it in ``retry.on`` (the contact's side failed in
+    a way another try can fix). ``side``: whose side failed, for a call that ended with it
+    (None: it connected, or it is a contact's state rather than a call's result).
+    """
+
+    meaning: str  # as docs/outcomes.md's first table says it
+    retryable: bool
+    side: Side | None
+    shown: Shown
+
+
+# The one definition of the outcome vocabulary: the policy's retry.on, the funnel, the
+# report's order, labels and colours and docs/outcomes.md's first table are derived from
+# or checked against it (tests/core/test_vocabulary.py).
+OUTCOMES: dict[Outcome, OutcomeTraits] = {
+    Outcome.CONNECTED: OutcomeTraits(
+        "the agent (or flow) and the contact talked", False, None, Shown("connected", "#1f9d5c")
+    ),
+    Outcome.BUSY: OutcomeTraits(
+        "the contact's line was busy", True, "contact", Shown("busy", "#f0a202")
+    ),
+    Outcome.NO_ANSWER: OutcomeTraits(
+        "the contact's phone rang out, was switched off or unreachable",
+        True,
+        "contact",
+        Shown("no answer", "#ec6a2c"),
+    ),
+    Outcome.FAILED: OutcomeTraits(
+        "the call could not be placed to the contact (bad number, network, Exotel refused "
+        "the parameters)",
+        True,
+        "contact",
+        Shown("failed", "#d23645"),
+    ),
+    Outcome.AGENT_UNANSWERED: OutcomeTraits(
+        "the agent side failed: the agent did not answer, hung up first, or was busy",
+        False,
+        "agent",
+        Shown("agent unanswered", "#7c55d9"),
+    ),
+    Outcome.UNKNOWN: OutcomeTraits(
+        "a call was placed but its result could not be learnt within "
+        "`tracking.give_up_after`, or Exotel reported a status campaigner does not know",
+        False,
+        "unknown",
+        Shown("unknown", "#56627a"),
+    ),
+    Outcome.EXPIRED: OutcomeTraits(
+        "the deadline passed (or no calling window remained) before the contact reached a "
+        "final outcome",
+        False,
+        None,
+        Shown("expired", "#a0714f"),
+    ),
+    Outcome.SKIPPED: OutcomeTraits(
+        "never dialed: invalid number, duplicate row, on the DND registry, opted out, or "
+        "removed from the file on resume (the reason is recorded)",
+        False,
+        None,
+        Shown("skipped", "#b5bdc8"),
+    ),
+}
+
+# A contact not final yet, as reports show it while a run is live, after the outcomes.
+LIVE_STATES: dict[str, Shown] = {
+    "in_call": Shown("in call", "#2a7de1"),
+    "pending": Shown("pending", "#a9cff5"),
+}
+
+# The outcomes a retry policy may list. A Literal, so the campaign schema lists them; it
+# must equal the retryable outcomes above, which is checked right here, at import.
+RetryOutcome = Literal["busy", "no_answer", "failed"]
+if set(get_args(RetryOutcome)) != {o.value for o, t in OUTCOMES.items() if t.retryable}:
+    raise AssertionError("RetryOutcome differs from the retryable outcomes in OUTCOMES")
+
+
+def outcomes_on(side: Side) -> tuple[Outcome, ...]:
+    """The outcomes of calls that failed on ``side``, in the vocabulary's order."""
+    return tuple(o for o, traits in OUTCOMES.items() if traits.side == side)
 
 
 @dataclass(frozen=True, slots=True)

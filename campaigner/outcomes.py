@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from campaigner.domain import CallObservation, DialMode, Outcome
+from campaigner.domain import OUTCOMES, CallObservation, DialMode, Outcome
 
 # v1 Status values that end a call (003 page; canceled from the bulk filter's values).
 V1_TERMINAL = frozenset({"completed", "failed", "busy", "no-answer", "canceled"})
@@ -129,4 +129,4 @@ def _v3(obs: CallObservation, mode: DialMode) -> Verdict:
 
 def is_agent_side(outcome: Outcome) -> bool:
     """Agent-side failures re-queue the contact without spending its attempts (bounded)."""
-    return outcome is Outcome.AGENT_UNANSWERED
+    return OUTCOMES[outcome].side == "agent"

@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from campaigner.campaign.durations import format_duration, parse_duration
-from campaigner.domain import Outcome
+from campaigner.domain import Outcome, RetryOutcome
 
 DURATION_SCHEMA: dict[str, Any] = {
     "anyOf": [
@@ -270,7 +270,6 @@ class Pacing(Strict):
     )
 
 
-RetryOutcome = Literal["busy", "no_answer", "failed"]
 EventName = Literal["terminal", "answered"]
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
+from campaigner.report.format import SHOWN
 from campaigner.report.model import ApiUsage, Count, ReportSummary, TalkTime, Timeline
 
 WIDTH = 960
@@ -87,6 +88,22 @@ class Charts:
 def css_class(key: str, prefix: str = "o-") -> str:
     """``o-<key>`` with anything but letters, digits, _ and - removed from the key."""
     return prefix + re.sub(r"[^a-z0-9_-]", "", key.lower())
+
+
+# The colour of a key the vocabulary does not know (a later version's outcome, say).
+OTHER_COLOUR = "#93a1b5"
+
+
+def palette_css() -> str:
+    """The outcome colours as CSS: a custom property per key (``--busy``) and the
+    ``o-<key>`` class that sets ``--c`` from it, for every key of the vocabulary.
+
+    report.css includes this (``{{ outcome_palette }}``) instead of restating the colours;
+    its other rules (why-not-connected, how-learnt) reuse the properties by name.
+    """
+    props = " ".join(f"--{key}: {shown.colour};" for key, shown in SHOWN.items())
+    classes = "\n".join(f".{css_class(key)} {{ --c: var(--{key}); }}" for key in SHOWN)
+    return f":root {{ {props} --other: {OTHER_COLOUR}; }}\n{classes}"
 
 
 def build_charts(summary: ReportSummary) -> Charts:

@@ -10,6 +10,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from campaigner.domain import LIVE_STATES, OUTCOMES, Shown
+
+# Every key the vocabulary defines (outcomes, a live run's states), as reports show it.
+SHOWN: dict[str, Shown] = {**{o.value: t.shown for o, t in OUTCOMES.items()}, **LIVE_STATES}
+
 
 def num(value: float | int | None) -> str:
     """``12345`` -> ``12,345``; None -> an en dash."""
@@ -61,8 +66,11 @@ def clock(value: datetime | str | None) -> str:
 
 
 def label(key: str) -> str:
-    """An outcome or kind key for people: ``no_answer`` -> ``no answer``."""
-    return key.replace("_", " ")
+    """An outcome or kind key for people: the vocabulary's label for an outcome or a live
+    state (``no_answer`` -> ``no answer``), else the key with spaces: ``give_up`` -> ``give up``.
+    """
+    known = SHOWN.get(key)
+    return known.label if known is not None else key.replace("_", " ")
 
 
 def shortpath(path: str, keep: int = 2) -> str:

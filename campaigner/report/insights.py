@@ -12,6 +12,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from campaigner.domain import Side, outcomes_on
 from campaigner.report.groups import agent_names
 from campaigner.report.model import AgentUse, HourRate, NotConnected, Spend
 from campaigner.report.source import Source, counts
@@ -86,13 +87,20 @@ def by_hour(source: Source) -> tuple[HourRate, ...]:
     )
 
 
+def _among(side: Side) -> str:
+    """The SQL list of the outcomes on ``side`` (the vocabulary's own names, no user text)."""
+    return ", ".join(f"'{o.value}'" for o in outcomes_on(side))
+
+
 # Whose side a call that did not connect failed on (docs/reports.md, "Why calls did not
-# connect"). Placed calls by outcome; connects that created no call by their answer.
+# connect"): placed calls by their outcome's side in the vocabulary (campaigner.domain);
+# connects that created no call by their answer.
 _SIDE = (
     "SELECT CASE "
-    "WHEN sid IS NOT NULL AND outcome = 'agent_unanswered' THEN 'agent' "
-    "WHEN sid IS NOT NULL AND outcome IN ('busy', 'no_answer', 'failed') THEN 'contact' "
-    "WHEN sid IS NOT NULL AND (outcome = 'unknown' OR resolved_by = 'give_up') THEN 'unknown' "
+    f"WHEN sid IS NOT NULL AND outcome IN ({_among('agent')}) THEN 'agent' "
+    f"WHEN sid IS NOT NULL AND outcome IN ({_among('contact')}) THEN 'contact' "
+    f"WHEN sid IS NOT NULL AND (outcome IN ({_among('unknown')}) OR resolved_by = 'give_up') "
+    "THEN 'unknown' "
     "WHEN sid IS NOT NULL THEN 'other' "
     "WHEN error_status = 409 THEN 'agent' "
     "WHEN coalesce(error_status, 0) = 0 THEN 'network' "

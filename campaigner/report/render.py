@@ -21,9 +21,10 @@ from typing import Any, Literal
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
 
 from campaigner.errors import UsageError
-from campaigner.report.charts import build_charts, css_class
+from campaigner.report.charts import build_charts, css_class, palette_css
 from campaigner.report.format import FILTERS
 from campaigner.report.gitinfo import GitInfo, file_commit
 from campaigner.report.model import ReportSummary
@@ -63,6 +64,7 @@ def environment(user_dir: Path | None = None) -> jinja2.Environment:
         env = SandboxedEnvironment(loader=loader, **options)
     env.filters.update(FILTERS)
     env.filters["outcome_class"] = css_class
+    env.globals["outcome_palette"] = Markup(palette_css())  # no user text in it
     env.globals["contact_rows"] = contact_rows
     return env
 

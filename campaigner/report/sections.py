@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
+from campaigner.domain import Outcome, outcomes_on
 from campaigner.report.masking import mask_data
 from campaigner.report.model import (
     Ambiguous,
@@ -32,14 +33,17 @@ from campaigner.store.queries import campaign_status
 PLACED = "sid IS NOT NULL"
 HAS_PLACED_CALL = f"EXISTS (SELECT 1 FROM calls WHERE contact_id = contacts.id AND {PLACED})"
 
-# A call "answered" in the funnel's sense, by dial mode (docs/reports.md, "Funnel").
-# agent_first: the agent is leg 0; any outcome but agent_unanswered means the agent
-# picked up (unknown is left out: the result was never learnt). contact_first and
-# flow: the contact is leg 0; it answered if the call connected or the agent side failed.
-ANSWERED_OUTCOMES = {
-    "agent_first": ("connected", "busy", "no_answer", "failed"),
-    "contact_first": ("connected", "agent_unanswered"),
-    "flow": ("connected", "agent_unanswered"),
+# A call "answered" in the funnel's sense, by dial mode (docs/reports.md, "Funnel"): leg 0
+# answered if the call connected or failed on the other leg's side. agent_first: the agent
+# is leg 0, so a contact-side failure means the agent picked up (unknown is left out: the
+# result was never learnt). contact_first and flow: the contact is leg 0; it answered if
+# the agent side failed.
+_AFTER_AGENT = tuple(o.value for o in (Outcome.CONNECTED, *outcomes_on("contact")))
+_AFTER_CONTACT = tuple(o.value for o in (Outcome.CONNECTED, *outcomes_on("agent")))
+ANSWERED_OUTCOMES: dict[str, tuple[str, ...]] = {
+    "agent_first": _AFTER_AGENT,
+    "contact_first": _AFTER_CONTACT,
+    "flow": _AFTER_CONTACT,
 }
 
 # run_log kinds worth an operator's attention; any other kind is shown as "info".

@@ -15,23 +15,14 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from campaigner.domain import LIVE_STATES, Outcome
 from campaigner.report.masking import maskers
 from campaigner.report.model import Count
 from campaigner.store.journal import Journal
 
-# The order outcomes are listed and stacked in; keys not listed follow, sorted.
-OUTCOME_ORDER = (
-    "connected",
-    "busy",
-    "no_answer",
-    "failed",
-    "agent_unanswered",
-    "unknown",
-    "expired",
-    "skipped",
-    "in_call",
-    "pending",
-)
+# The order outcomes are listed and stacked in (the vocabulary's, then a live run's states);
+# keys not listed follow, sorted.
+OUTCOME_ORDER: tuple[str, ...] = (*(o.value for o in Outcome), *LIVE_STATES)
 
 
 @dataclass(frozen=True)
