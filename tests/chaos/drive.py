@@ -89,6 +89,7 @@ class Report:
     seconds: float = 0.0
     sim: dict[str, Any] = field(default_factory=dict)  # /_sim/stats at the end
     outcomes: dict[str, int] = field(default_factory=dict)
+    untrue: dict[str, int] = field(default_factory=dict)  # "true -> recorded": honest unknowns
 
     def summary(self) -> str:
         return json.dumps(
@@ -226,6 +227,7 @@ def check(report: Report, campaign: Path, sim: ScaledSim) -> None:
     # true talk time and no recording, since the campaign asks for none.
     verdict = check_export_truth(records, sim.truths(), allow_unknown=True, recording=False)
     assert verdict.checked == len(calls)
+    report.untrue = {f"{t} -> {r}": n for (t, r), n in sorted(verdict.outcomes.items()) if t != r}
     check_dnd_skips(records, sim)
 
 
