@@ -30,6 +30,7 @@ from campaigner.store.files import unwritable
 from campaigner.store.journal import Journal
 from campaigner.store.locate import journal_path
 from campaigner.store.queries import CALL_FIELDS, export_records
+from campaigner.store.run_settings import RunSettings
 
 NAME = "export"
 HELP = "Export every contact's outcome, attempts, variables and calls (CSV or JSON)."
@@ -59,13 +60,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     journal = Journal.read(journal_path(args.file))
     try:
-        timezone = (
-            json.loads(journal.get_meta("settings") or "{}")
-            .get("schedule", {})
-            .get("timezone", "Asia/Kolkata")
-        )
         with _output(args.output) as out:
-            records = export_records(journal, timezone)
+            records = export_records(journal, RunSettings.read(journal).timezone)
             if args.mask:
                 records = (masked(record) for record in records)
             {"csv": write_csv, "json": write_json, "jsonl": write_jsonl}[args.format](records, out)

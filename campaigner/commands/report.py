@@ -8,12 +8,12 @@ shows what is known so far. Only the campaign file's ``name``, ``state`` and
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from campaigner.report.render import write_report
 from campaigner.store.journal import Journal
 from campaigner.store.locate import journal_path
+from campaigner.store.run_settings import RunSettings
 from campaigner.tidy import ignore_default_reports
 
 NAME = "report"
@@ -63,8 +63,7 @@ def default_output(campaign: Path, journal: Path, fmt: str) -> Path:
     The JSON report goes beside the HTML one, with a ``.json`` suffix.
     """
     with Journal.read(journal) as opened:
-        settings = json.loads(opened.get_meta("settings") or "{}")
+        report = RunSettings.read(opened).report
         name = opened.get_meta("campaign") or journal.stem
-    report = settings.get("report") if isinstance(settings, dict) else None
     path = (campaign.parent / (report or f"reports/{name}.html")).resolve()
     return path.with_suffix(".json") if fmt == "json" else path

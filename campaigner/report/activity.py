@@ -63,7 +63,7 @@ def timeline(source: Source) -> Timeline:
 
 def api_usage(source: Source) -> ApiUsage:
     """Requests per minute (minutes with at least one), their purposes, and 429s."""
-    budget = int(source.settings.get("pacing", {}).get("requests_per_minute") or 180)
+    budget = source.settings.requests_per_minute
     purposes = grouped(source, "SELECT purpose, count(*) FROM requests GROUP BY 1")
     total = sum(purposes.values())
     first = source.scalar("SELECT min(at) FROM requests")

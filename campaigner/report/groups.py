@@ -113,13 +113,10 @@ def groups(source: Source) -> Groups:
 def agent_names(source: Source) -> dict[str, str]:
     """Agent number (E.164, as calls record it) -> the name the campaign file gives."""
     names: dict[str, str] = {}
-    for entry in source.settings.get("dial", {}).get("agents") or []:
-        if not isinstance(entry, dict) or not entry.get("name"):
-            continue
-        uri = str(entry.get("contact_uri", ""))
-        names[uri] = str(entry["name"])
+    for agent in source.settings.agents:
+        names[agent.contact_uri] = agent.name
         with contextlib.suppress(ValueError):
-            names[normalise(uri)] = str(entry["name"])
+            names[normalise(agent.contact_uri)] = agent.name
     return names
 
 

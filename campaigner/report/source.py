@@ -19,6 +19,7 @@ from campaigner.domain import LIVE_STATES, Outcome
 from campaigner.report.masking import maskers
 from campaigner.report.model import Count
 from campaigner.store.journal import Journal
+from campaigner.store.run_settings import RunSettings
 
 # The order outcomes are listed and stacked in (the vocabulary's, then a live run's states);
 # keys not listed follow, sorted.
@@ -30,7 +31,7 @@ class Source:
     """The journal plus the campaign's settings, timezone and maskers."""
 
     journal: Journal
-    settings: dict[str, Any]
+    settings: RunSettings
     timezone: str
     tz: ZoneInfo
     mode: str
@@ -40,8 +41,8 @@ class Source:
 
     @classmethod
     def of(cls, journal: Journal, mask: bool) -> Source:
-        settings = json_object(journal.get_meta("settings"))
-        name = str(settings.get("schedule", {}).get("timezone") or "Asia/Kolkata")
+        settings = RunSettings.read(journal)
+        name = settings.timezone
         try:
             tz = ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError):

@@ -120,10 +120,9 @@ def header(source: Source, now: datetime, git: GitInfo) -> Header:
     first, last = _activity(source)
     account = meta("account_sid") or None
     unfinished = bool(source.scalar("SELECT count(*) FROM contacts WHERE state != 'done'"))
-    description = source.settings.get("description")
     return Header(
         campaign=meta("campaign") or source.journal.path.stem,
-        description=str(description) if description else None,
+        description=source.settings.description,
         api=meta("api") or "v1",
         mode=source.mode,
         file=meta("file"),

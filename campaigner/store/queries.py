@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from campaigner.store.journal import Journal
+from campaigner.store.run_settings import RunSettings
 
 STATES = ("ready", "active")
 
@@ -20,7 +21,6 @@ STATES = ("ready", "active")
 def campaign_status(journal: Journal, retries: int = 5) -> dict[str, Any]:
     """Counts by outcome, calls in flight, the next retries, the last run."""
     conn = journal.conn
-    settings = json.loads(journal.get_meta("settings") or "{}")
     outcomes: dict[str, int] = {}
     for key, count in conn.execute(
         "SELECT CASE WHEN state = 'done' THEN outcome ELSE "
@@ -43,7 +43,7 @@ def campaign_status(journal: Journal, retries: int = 5) -> dict[str, Any]:
         "campaign": journal.get_meta("campaign"),
         "api": journal.get_meta("api"),
         "mode": journal.get_meta("mode"),
-        "timezone": settings.get("schedule", {}).get("timezone", "Asia/Kolkata"),
+        "timezone": RunSettings.read(journal).timezone,
         "contacts": sum(outcomes.values()),
         "outcomes": outcomes,
         "calls": conn.execute("SELECT count(*) FROM calls WHERE sid IS NOT NULL").fetchone()[0],
