@@ -105,3 +105,13 @@ def test_the_report_css_takes_every_colour_from_the_vocabulary() -> None:
     used = set(re.findall(r"var\(--([a-z_]+)", css))
     defined = set(re.findall(r"--([a-z_]+):", css))
     assert used <= defined, used - defined
+
+
+def test_docs_reports_why_not_connected_names_each_sides_outcomes() -> None:
+    rows = {}
+    for line in (DOCS / "reports.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if line.startswith("|") and len(cells) == 2:
+            rows[cells[0]] = set(re.findall(r"`([a-z_]+)`", cells[1]))
+    for reason, side in (("agent", "agent"), ("contact", "contact"), ("never learnt", "unknown")):
+        assert rows[reason] == {o.value for o in outcomes_on(side)}, reason
