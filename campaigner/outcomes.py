@@ -15,10 +15,6 @@ from dataclasses import dataclass
 
 from campaigner.domain import OUTCOMES, CallObservation, DialMode, Outcome
 
-# v1 Status values that end a call (003 page; canceled from the bulk filter's values).
-V1_TERMINAL = frozenset({"completed", "failed", "busy", "no-answer", "canceled"})
-V1_ACTIVE = frozenset({"queued", "ringing", "in-progress"})
-
 _LEG_FAILURE = {
     "busy": Outcome.BUSY,
     "no-answer": Outcome.NO_ANSWER,
