@@ -20,11 +20,10 @@ import trio
 
 from campaigner.campaign.loader import load_campaign
 from campaigner.campaign.resolved import LoadedCampaign
+from campaigner.engine.exotel_session import open_exotel
 from campaigner.engine.health_monitor import V2Throttle
-from campaigner.engine.limiter import RateLimiter
 from campaigner.engine.preflight import check_exotel
 from campaigner.errors import EXIT_FAILURE, EXIT_OK, AuthError, ExotelError
-from campaigner.exotel.client import ExotelClient
 from campaigner.exotel.models import ExoPhoneDetails
 from campaigner.settings import ExotelSettings, load_exotel_settings
 from campaigner.store.shared import SharedState, StoredHeartbeat
@@ -77,21 +76,18 @@ async def check_caller_ids(
     """v2 details of every caller ID, within the pacing budget and the v2 throttle."""
     throttle = V2Throttle()
     found: list[CallerIdHealth] = []
-    async with trio.open_nursery() as nursery:
-        rpm = loaded.campaign.pacing.requests_per_minute
-        limiter = await nursery.start(RateLimiter(rpm).run)
-        async with ExotelClient(settings, transport=transport, gate=limiter) as client:
-            for cid in loaded.caller_ids:
-                await throttle.wait()
-                try:
-                    details = await client.exophone_details(cid.sid)
-                except AuthError:
-                    raise
-                except ExotelError as exc:
-                    found.append(CallerIdHealth(cid.number, cid.sid, None, str(exc)))
-                else:
-                    found.append(CallerIdHealth(cid.number, cid.sid, details))
-        nursery.cancel_scope.cancel()
+    rpm = loaded.campaign.pacing.requests_per_minute
+    async with open_exotel(settings, rpm, transport=transport) as exotel:
+        for cid in loaded.caller_ids:
+            await throttle.wait()
+            try:
+                details = await exotel.client.exophone_details(cid.sid)
+            except AuthError:
+                raise
+            except ExotelError as exc:
+                found.append(CallerIdHealth(cid.number, cid.sid, None, str(exc)))
+            else:
+                found.append(CallerIdHealth(cid.number, cid.sid, details))
     return found
 
 

@@ -19,7 +19,7 @@ Why it looks like this:
   per kind: a flood of forged callbacks must not flood the operator's log. Any other
   failure while handling a request is a counted 500 and such a warning too, never a
   traceback per request; what a stranger sent is never quoted in a log line.
-- Connections are capped (campaigner.engine.serving): idle connections by the hundred
+- Connections are capped (campaigner.asgi): idle connections by the hundred
   cannot exhaust the run's file descriptors or keep Exotel's callbacks out.
 The path's last segments decide the route, so a reverse proxy may keep or strip a
 prefix: ``.../<token>/v1``, ``.../<token>/v3``, ``.../heartbeat/<secret>``.
@@ -30,21 +30,25 @@ from __future__ import annotations
 import hmac
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import trio
-from hypercorn.config import Config
 
-from campaigner.domain import CallObservation
-from campaigner.engine.serving import (
+from campaigner.asgi import (
     MAX_CONNECTIONS,
     ConnectionStats,
+    Receive,
+    Scope,
+    Send,
     connection_cap,
+    hypercorn_config,
+    lifespan,
     raise_fd_limit,
     serve_capped,
 )
+from campaigner.domain import CallObservation
 from campaigner.errors import CallbackError
 from campaigner.exotel.callbacks import (
     MAX_HEARTBEAT_BYTES,
@@ -59,11 +63,6 @@ log = logging.getLogger("campaigner.receiver")
 # business; its warnings and errors are.
 _server_log = logging.getLogger("campaigner.receiver.server")
 _server_log.setLevel(logging.WARNING)
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 MAX_BODY = 64 * 1024
 BODY_DEADLINE = 10.0  # seconds a client may take to send a body (then 408)
@@ -139,7 +138,7 @@ class CallbackReceiver:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await lifespan(receive, send)
             return
         if scope["type"] != "http":
             return  # websockets and the like: hypercorn closes the connection
@@ -295,17 +294,6 @@ async def _respond(send: Send, status: int, text: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-async def _lifespan(receive: Receive, send: Send) -> None:
-    # Hypercorn crashes if an app returns on lifespan without answering (stack.md s. 3).
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-
-
 async def serve_receiver(
     app: CallbackReceiver,
     listen: str,
@@ -324,10 +312,7 @@ async def serve_receiver(
     At most ``max_connections`` are open at once (fewer if the file-descriptor limit,
     raised to its hard limit here, is low): at the cap the oldest is closed.
     """
-    config = Config()
-    config.accesslog = None
-    config.errorlog = _server_log
-    config.graceful_timeout = 2.0
+    config = hypercorn_config(graceful_timeout=2.0, errorlog=_server_log)
     config.keep_alive_timeout = idle_timeout
     config.h11_max_incomplete_size = 16 * 1024
     cap = connection_cap(max_connections, raise_fd_limit())

@@ -2,17 +2,25 @@
 
 ::
 
-    run nursery
-    ├── rate limiter          (every request of the run passes through it)
-    ├── callback receiver     (hypercorn on callbacks.listen, unless in-process;
-    │                          status callbacks and ExoPhone heartbeats)
-    ├── extra services        (the in-process simulator in sandbox mode and tests)
-    ├── poller, reconciler    (the safety net)
-    ├── screener              (DND lookups a little ahead of the dialer)
-    ├── health monitor        (caller ID health: heartbeats, v2 details, failover)
-    ├── dialer                (places calls; each POST in its own child task)
-    ├── progress              (terminal display or log lines)
-    └── signal watcher        (Ctrl-C once: stop dialing, grace; twice: stop now)
+    open_exotel               (engine/exotel_session.py: the rate limiter, which every
+    │                          request of the run passes, and the Exotel client; both
+    │                          outlive the services, so none sends on a closed client)
+    └── run nursery
+        ├── callback receiver     (hypercorn on callbacks.listen, unless in-process;
+        │                          status callbacks and ExoPhone heartbeats)
+        ├── extra services        (the in-process simulator in sandbox mode and tests)
+        ├── signal watcher        (Ctrl-C once: stop dialing, grace; twice: stop now)
+        ├── poller, reconciler    (the safety net)
+        ├── screener              (DND lookups a little ahead of the dialer)
+        ├── health monitor        (caller ID health: heartbeats, v2 details, failover)
+        ├── progress              (terminal display or log lines)
+        ├── outage watcher        (stops the run when Exotel stays out of reach)
+        └── dialer                (places calls; each POST in its own child task)
+
+Services start in that order, with ``nursery.start`` (each reports ``started`` once it
+is ready: the receiver once bound, the health monitor once the caller IDs to dial with
+are known; progress and the outage watcher need no such moment and use ``start_soon``),
+so the dialer starts last, with everything it relies on running.
 
 Exception groups stay inside: the caller sees one ``CampaignerError`` (or a
 ``RunResult``). Every state change is journaled before it is acted upon, so any
@@ -39,9 +47,9 @@ from campaigner.compile import callback_url
 from campaigner.engine.breaker import CircuitBreaker
 from campaigner.engine.context import RunContext, RunStats, ScreeningGate
 from campaigner.engine.dialer import Dialer
-from campaigner.engine.gate import EngineGate
+from campaigner.engine.exotel_session import open_exotel
 from campaigner.engine.health_monitor import HealthMonitor
-from campaigner.engine.limiter import AccountBudget, FileBudget, RateLimiter
+from campaigner.engine.limiter import AccountBudget, FileBudget
 from campaigner.engine.open_calls import AgentPool, CallerIds, CallRegistry, OpenCall, Slots
 from campaigner.engine.outage import GIVE_UP_AFTER, Outage
 from campaigner.engine.poller import Poller
@@ -59,7 +67,6 @@ from campaigner.errors import (
     EXIT_PAUSED,
     unwrap,
 )
-from campaigner.exotel.client import ExotelClient
 from campaigner.schedule import CallingSchedule
 from campaigner.screening.frequency import CallingRules
 from campaigner.settings import CampaignerSettings, ExotelSettings, load_campaigner_settings
@@ -187,45 +194,44 @@ async def _run(
             log.info(message)
 
     try:
-        async with trio.open_nursery() as nursery:
-            budget = options.account_budget
-            if budget is None and not options.sandbox:
-                account = options.settings.account_sid or ""
-                budget = FileBudget.for_account(account, lambda: clock.now().timestamp())
-            limiter = await nursery.start(
-                RateLimiter(campaign.pacing.requests_per_minute, account=budget).run
-            )
-            gate = EngineGate(limiter, answered)
-            async with ExotelClient(
+        budget = options.account_budget
+        if budget is None and not options.sandbox:
+            account = options.settings.account_sid or ""
+            budget = FileBudget.for_account(account, lambda: clock.now().timestamp())
+        # The client outlives the run's services: none can send on a closed client.
+        async with (
+            open_exotel(
                 options.settings,
+                campaign.pacing.requests_per_minute,
+                account=budget,
+                on_request=answered,
                 transport=options.transport,
-                gate=gate,
-                timeout=options.client_timeout,
-            ) as client:
-                ctx = RunContext(
-                    loaded=loaded,
-                    journal=journal,
-                    client=client,
-                    gate=gate,
-                    limiter=limiter,
-                    clock=clock,
-                    schedule=CallingSchedule(campaign.schedule),
-                    registry=CallRegistry(),
-                    slots=Slots(campaign.pacing.max_concurrent_calls),
-                    agents=AgentPool(loaded.agents) if loaded.agents else None,
-                    caller_ids=CallerIds(loaded.caller_ids),
-                    stats=stats,
-                    shared=shared,
-                    screening=ScreeningGate(required=campaign.screening.dnd != "call"),
-                    rules=CallingRules.of(campaign.screening),
-                    breaker=_breaker(campaign.health.circuit_breaker),
-                    outage=outage,
-                )
-                reason = await _serve(
-                    ctx, nursery, options, own, prep, status_url, report, interrupted
-                )
-                paused = ctx.paused
-                nursery.cancel_scope.cancel()
+                client_timeout=options.client_timeout,
+            ) as exotel,
+            trio.open_nursery() as nursery,
+        ):
+            ctx = RunContext(
+                loaded=loaded,
+                journal=journal,
+                client=exotel.client,
+                gate=exotel.gate,
+                limiter=exotel.limiter,
+                clock=clock,
+                schedule=CallingSchedule(campaign.schedule),
+                registry=CallRegistry(),
+                slots=Slots(campaign.pacing.max_concurrent_calls),
+                agents=AgentPool(loaded.agents) if loaded.agents else None,
+                caller_ids=CallerIds(loaded.caller_ids),
+                stats=stats,
+                shared=shared,
+                screening=ScreeningGate(required=campaign.screening.dnd != "call"),
+                rules=CallingRules.of(campaign.screening),
+                breaker=_breaker(campaign.health.circuit_breaker),
+                outage=outage,
+            )
+            reason = await _serve(ctx, nursery, options, own, prep, status_url, report, interrupted)
+            paused = ctx.paused
+            nursery.cancel_scope.cancel()
     except BaseExceptionGroup as group:
         raise unwrap(group) from None
     finally:

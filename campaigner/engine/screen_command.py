@@ -24,7 +24,7 @@ from campaigner.campaign.model import Campaign
 from campaigner.campaign.resolved import Contact, LoadedCampaign, state_dir
 from campaigner.clock import SystemClock, WallClock
 from campaigner.compile.plan import ScreeningFacts
-from campaigner.engine.limiter import RateLimiter
+from campaigner.engine.exotel_session import open_exotel
 from campaigner.engine.outage import Outage
 from campaigner.engine.prepare import opt_outs, opt_outs_of
 from campaigner.engine.screener import REFUSED, look_up
@@ -77,13 +77,9 @@ async def screen_campaign(
     """Screen every contact of ``loaded`` as a run would, filling the shared DND cache."""
     clock = clock or SystemClock()
     with SharedState.open(loaded.state_dir, now=clock.now().timestamp()) as shared:
-        async with trio.open_nursery() as nursery:
-            rpm = loaded.campaign.pacing.requests_per_minute
-            limiter = await nursery.start(RateLimiter(rpm).run)
-            async with ExotelClient(settings, transport=transport, gate=limiter) as client:
-                work = _Screening(loaded, client, shared, clock, progress)
-                result = await work.run()
-            nursery.cancel_scope.cancel()
+        rpm = loaded.campaign.pacing.requests_per_minute
+        async with open_exotel(settings, rpm, transport=transport) as exotel:
+            result = await _Screening(loaded, exotel.client, shared, clock, progress).run()
     return result
 
 

@@ -23,7 +23,8 @@ from collections.abc import Callable
 
 import trio
 
-from campaigner.engine.receiver import CallbackReceiver, Message, Receive, Scope, Send
+from campaigner.asgi import Message, Receive, Scope, Send
+from campaigner.engine.receiver import CallbackReceiver
 from campaigner.exotel.callbacks import MAX_HEARTBEAT_BYTES
 
 StatusPage = Callable[[bool], tuple[str, bytes]]  # html? -> (content type, body)

@@ -8,23 +8,18 @@ lost: the transport waits the client's own read timeout and raises ``httpx.ReadT
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import httpx
 import trio
-from hypercorn.config import Config
 from hypercorn.trio import serve
 
+from campaigner.asgi import Receive, Scope, Send, hypercorn_config, lifespan
 from campaigner.simulator.core import AnswerLost
 
 if TYPE_CHECKING:
     from campaigner.simulator.core import Simulator
-
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
 class SimTransport(httpx.AsyncBaseTransport):
@@ -45,14 +40,14 @@ class SimTransport(httpx.AsyncBaseTransport):
 
 
 class AsgiApp:
-    """Plain ASGI over ``Simulator.handle`` (handles lifespan, as stack.md requires)."""
+    """Plain ASGI over ``Simulator.handle`` (answers lifespan: campaigner.asgi.lifespan)."""
 
     def __init__(self, sim: Simulator) -> None:
         self._sim = sim
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await lifespan(receive, send)
             return
         if scope["type"] != "http":
             raise RuntimeError(f"unsupported ASGI scope {scope['type']!r}")
@@ -70,17 +65,6 @@ class AsgiApp:
             {"type": "http.response.start", "status": response.status_code, "headers": headers}
         )
         await send({"type": "http.response.body", "body": response.content})
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    # stack.md: returning on the lifespan scope crashes hypercorn's trio worker at startup.
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
 
 
 async def _request(scope: Scope, receive: Receive) -> httpx.Request | None:
@@ -118,9 +102,5 @@ async def serve_http(
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``sim`` over HTTP until cancelled; ``nursery.start`` returns the bound URLs."""
-    config = Config()
-    config.bind = [f"{host}:{port}"]
-    config.accesslog = None
-    config.errorlog = None
-    config.graceful_timeout = 1.0
+    config = hypercorn_config(graceful_timeout=1.0, bind=[f"{host}:{port}"])
     await serve(sim.asgi_app, config, task_status=task_status)

@@ -25,6 +25,7 @@ import httpx
 import pytest
 import trio
 
+from campaigner.asgi import connection_cap, raise_fd_limit
 from campaigner.campaign.loader import load_campaign
 from campaigner.clock import TrioWallClock
 from campaigner.domain import CallObservation, CallSpec
@@ -33,7 +34,6 @@ from campaigner.engine.context import RunContext
 from campaigner.engine.open_calls import CallRegistry, OpenCall
 from campaigner.engine.receiver import CallbackReceiver, serve_receiver
 from campaigner.engine.run import RunOptions, run_campaign
-from campaigner.engine.serving import connection_cap, raise_fd_limit
 from campaigner.errors import OutcomeUnknownError
 from campaigner.exotel import ExotelClient
 from campaigner.logs import setup_logging

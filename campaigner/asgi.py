@@ -1,9 +1,22 @@
-"""Serve an ASGI app with hypercorn's HTTP/1.1 machinery, at most N connections at once.
+"""ASGI plumbing shared by the callback receiver and the simulator's server.
 
-Why not ``hypercorn.trio.serve``: it accepts every connection it is offered. 200 idle
-connections then take the run's file descriptors; every ``accept`` fails with EMFILE
-(trio logs a traceback for each and retries), the journal and the Exotel client cannot
-open sockets, and callbacks arrive 15 s late while dialing stalls. Here:
+Both serve a plain ASGI app with hypercorn on trio; what they share lives here, once,
+at the top of the package so that the simulator never imports the engine:
+
+- the ASGI type aliases (``Scope``, ``Message``, ``Receive``, ``Send``);
+- :func:`lifespan`: hypercorn's trio worker sends a ``lifespan`` scope first, and an
+  app that returns from it without answering crashes the worker at start-up, so every
+  app answers startup and shutdown and returns only after shutdown;
+- :func:`hypercorn_config`: no access log, our own error logger, a short graceful
+  timeout (a run or a test must not wait on idle keep-alive connections to stop);
+- :func:`serve_capped`: serve with hypercorn's HTTP/1.1 machinery, at most N
+  connections at once (the callback receiver's server).
+
+Why not ``hypercorn.trio.serve`` for the receiver: it accepts every connection it is
+offered. 200 idle connections then take the run's file descriptors; every ``accept``
+fails with EMFILE (trio logs a traceback for each and retries), the journal and the
+Exotel client cannot open sockets, and callbacks arrive 15 s late while dialing stalls.
+:func:`serve_capped` instead:
 
 - the soft RLIMIT_NOFILE is raised to the hard limit when the receiver starts;
 - the number of open connections is capped below what the descriptors allow; at the
@@ -13,6 +26,9 @@ open sockets, and callbacks arrive 15 s late while dialing stalls. Here:
   a counted, rate-limited warning and a short pause, never a traceback;
 - each connection is hypercorn's own ``TCPServer`` (keep-alive timeout, head size cap),
   exactly as ``hypercorn.trio.serve`` would run it.
+
+The simulator's server is a test and demo tool with a handful of clients: it keeps
+``hypercorn.trio.serve`` (through :func:`hypercorn_config`).
 """
 
 from __future__ import annotations
@@ -20,7 +36,7 @@ from __future__ import annotations
 import errno
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +54,11 @@ except ImportError:  # pragma: no cover - not on POSIX
 
 log = logging.getLogger("campaigner.receiver")
 
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
 MAX_CONNECTIONS = 256
 FD_RESERVE = 64  # descriptors kept for the journal, the Exotel client, logs, the simulator
 _ACCEPT_PAUSE = 0.1  # seconds to wait after an accept failed for lack of descriptors
@@ -54,6 +75,33 @@ class ConnectionStats:
     evicted: int = 0  # closed to make room for a newer connection
     accept_failed: int = 0  # accept() failed (out of descriptors)
     failed: int = 0  # a connection's handling raised (hypercorn or the app): closed
+
+
+async def lifespan(receive: Receive, send: Send) -> None:
+    """Answer hypercorn's lifespan scope: startup, then shutdown (then return)."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+def hypercorn_config(
+    *,
+    graceful_timeout: float,
+    errorlog: logging.Logger | None = None,
+    bind: list[str] | None = None,
+) -> Config:
+    """A hypercorn config without access log, logging errors to ``errorlog`` (or nowhere)."""
+    config = Config()
+    config.accesslog = None
+    config.errorlog = errorlog
+    config.graceful_timeout = graceful_timeout
+    if bind is not None:
+        config.bind = bind
+    return config
 
 
 def raise_fd_limit() -> int:
