@@ -236,3 +236,15 @@ class CallObservation:
     custom_field: str | None = None
     state: str | None = None  # v3 only: active | terminal
     raw: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """An outcome and the short reason it was chosen (shown in reports and exports).
+
+    Here, with the vocabulary, because each API version's mapping (campaigner.exotel's
+    version modules) and the tracker that applies it both speak it.
+    """
+
+    outcome: Outcome
+    reason: str
