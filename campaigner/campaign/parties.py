@@ -12,6 +12,7 @@ from campaigner.campaign.findings import Finding, error, only_in
 from campaigner.campaign.model import Agent, CallerId, Campaign
 from campaigner.campaign.resolved import ResolvedAgent, ResolvedCallerId
 from campaigner.campaign.yamlfile import KeyPath, dotted
+from campaigner.exotel.registry import api_version, who_has
 from campaigner.phones import InvalidPhoneNumber, is_sip, national, normalise
 
 
@@ -74,9 +75,11 @@ def _resolve_agents(campaign: Campaign, region: str, parties: Parties) -> None:
 
 
 def _check_state_management(campaign: Campaign, path: KeyPath, parties: Parties) -> None:
-    """v3 has it on the first leg only (``from.state_management``): agent_first's agents."""
-    if campaign.api == "v1":
-        parties.findings.append(error(path, only_in("v3", "from.state_management", "v1")))
+    """Where the API has it (v3), it is on the first leg only (``from.state_management``):
+    agent_first's agents."""
+    if api_version(campaign.api).capabilities.state_management is None:
+        refusal = only_in(*who_has(lambda k: k.state_management), campaign.api)
+        parties.findings.append(error(path, refusal))
     elif campaign.dial.mode != "agent_first":
         message = (
             "applies to the first leg (from.state_management); in contact_first the agent "
@@ -100,8 +103,8 @@ def _first_time(value: str | None, seen: dict[str, KeyPath], path: KeyPath, p: P
 def _agent_uri(agent: Agent, api: str, region: str, path: KeyPath, parties: Parties) -> str | None:
     if not is_sip(agent.contact_uri):
         return _number(agent.contact_uri, region, path, parties)
-    if api != "v3":
-        message = "a sip: agent is " + only_in("v3", "from.contact_uri with VoIP", api)
+    if api_version(api).capabilities.sip_agents is None:
+        message = "a sip: agent is " + only_in(*who_has(lambda k: k.sip_agents), api)
         parties.findings.append(error(path, message))
         return None
     return agent.contact_uri.strip()

@@ -17,6 +17,7 @@ from campaigner.campaign.findings import Finding, error, only_in, warning
 from campaigner.campaign.model import Campaign, ContactFirst, Flow
 from campaigner.campaign.parties import resolve_parties
 from campaigner.campaign.validation import suggest
+from campaigner.exotel.registry import api_version, who_has
 from campaigner.phones import is_region
 
 # Hours in which commercial calls to Indian customers are expected (TRAI's 09:00-21:00).
@@ -46,24 +47,29 @@ def check(campaign: Campaign, now: datetime) -> list[Finding]:
 
 
 def api_options(c: Campaign, now: datetime) -> Iterator[Finding]:
-    """Options that exist in one API version only."""
-    if c.api == "v3":
-        if c.call.call_type is not None:
-            yield error(("call", "call_type"), only_in("v1", "CallType", "v3"))
-        if isinstance(c.dial, Flow):
-            yield error(("dial", "mode"), "flow is " + only_in("v1", "Url of a flow", "v3"))
-        return
+    """Options the campaign's API version lacks (its description's capabilities); the
+    message names the first version that has the option and its wire name."""
+    caps = api_version(c.api).capabilities
+    if c.call.call_type is not None and caps.call_type is None:
+        yield error(("call", "call_type"), only_in(*who_has(lambda k: k.call_type), c.api))
+    if isinstance(c.dial, Flow) and caps.flow is None:
+        yield error(("dial", "mode"), "flow is " + only_in(*who_has(lambda k: k.flow), c.api))
     playbacks = c.playbacks()
     single = not isinstance(c.call.playback, list)
-    if len(playbacks) > 1:
-        wire = "a list of playback; v1 has one StartPlaybackValue"
-        yield error(("call", "playback"), "more than one playback is " + only_in("v3", wire, "v1"))
+    if len(playbacks) > 1 and caps.playback_list is None:
+        having, wire = who_has(lambda k: k.playback_list)
+        wire += f"; {c.api} has one {caps.playback}"
+        yield error(
+            ("call", "playback"), "more than one playback is " + only_in(having, wire, c.api)
+        )
     for index, playback in enumerate(playbacks):
-        if playback.when == "end":
+        if playback.when == "end" and caps.playback_at_end is None:
             path = ("call", "playback", "when") if single else ("call", "playback", index, "when")
-            yield error(path, "when: end is " + only_in("v3", "playback[].event: end", "v1"))
-    if c.callbacks.method == "GET":
-        yield error(("callbacks", "method"), only_in("v3", "status_callback[].method", "v1"))
+            refusal = only_in(*who_has(lambda k: k.playback_at_end), c.api)
+            yield error(path, "when: end is " + refusal)
+    if c.callbacks.method == "GET" and caps.callback_method is None:
+        refusal = only_in(*who_has(lambda k: k.callback_method), c.api)
+        yield error(("callbacks", "method"), refusal)
 
 
 def dial_parties(c: Campaign, now: datetime) -> Iterator[Finding]:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from campaigner.campaign.resolved import Contact, LoadedCampaign, ResolvedAgent
 from campaigner.campaign.templates import template_context
 from campaigner.domain import CallbackEvent, CallSpec, Playback
+from campaigner.exotel.registry import api_version
 
 
 def callback_url(public_url: str, token: str, api: str) -> str:
@@ -76,7 +77,9 @@ def compile_call(
         callback_events=events if status_callback else (),
         callback_content_type=campaign.callbacks.content_type if status_callback else None,
         callback_method=(
-            campaign.callbacks.method if status_callback and campaign.api == "v3" else None
+            campaign.callbacks.method
+            if status_callback and api_version(campaign.api).capabilities.callback_method
+            else None
         ),
     )
 

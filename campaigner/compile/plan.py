@@ -20,10 +20,9 @@ from campaigner.campaign.durations import format_duration
 from campaigner.campaign.resolved import Contact, LoadedCampaign, ResolvedAgent
 from campaigner.compile.calls import callback_url, compile_call
 from campaigner.domain import CallSpec
+from campaigner.exotel.registry import api_version
 from campaigner.schedule import CallingSchedule
 
-# Share of the budget left for dialing after polls (v1 bulk polling is ~1-5 %).
-DIAL_SHARE = {"v1": 0.97, "v3": 0.8}
 TOKEN_PLACEHOLDER = "<token>"
 
 
@@ -143,7 +142,7 @@ def build_plan(
     # Lookups come before first attempts and take their share of the budget.
     dial_share = first / (first + screening.lookups) if first else 1.0
     pace = Pace(
-        budget=c.pacing.requests_per_minute * DIAL_SHARE[c.api] * dial_share,
+        budget=c.pacing.requests_per_minute * api_version(c.api).dial_share * dial_share,
         concurrency=c.pacing.max_concurrent_calls / call_minutes,
         agents=agents / call_minutes if agents else None,
     )

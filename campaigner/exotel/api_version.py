@@ -48,7 +48,7 @@ class ApiWire:
 @dataclass(frozen=True, slots=True)
 class Capabilities:
     """Campaign options a version may lack: each is the version's wire name for it, or
-    None (or False) when it has no such thing.
+    None when it has no such thing.
 
     The campaign rules refuse an option the campaign's version lacks, naming the first
     registered version that has it and that version's wire name ("v1 only (CallType)").
@@ -57,7 +57,7 @@ class Capabilities:
     call_type: str | None  # call.call_type
     flow: str | None  # dial.mode: flow
     playback: str  # the field that carries a playback (named when a list is refused)
-    playback_list: bool  # more than one call.playback
+    playback_list: str | None  # more than one call.playback
     playback_at_end: str | None  # call.playback[].when: end
     callback_method: str | None  # callbacks.method: GET
     state_management: str | None  # dial.agents[].state_management

@@ -31,7 +31,7 @@ __all__ = [
     "Capabilities",
     "api_version",
     "build_connect",
-    "first_with",
+    "who_has",
     "wire_for",
 ]
 
@@ -49,9 +49,14 @@ def wire_for(api: str) -> ApiWire:
     return api_version(api).wire
 
 
-def first_with(option: Callable[[Capabilities], object]) -> ApiDescription | None:
-    """The first registered version that has ``option`` (named in a refusal), or None."""
-    return next((v for v in REGISTRY.values() if option(v.capabilities)), None)
+def who_has(option: Callable[[Capabilities], str | None]) -> tuple[str, str]:
+    """The first registered version that has ``option``, and its wire name for it: what a
+    refusal names ("v1 only (CallType)")."""
+    for version in REGISTRY.values():
+        wire = option(version.capabilities)
+        if wire:
+            return version.name, wire
+    raise ValueError("no registered Exotel API has this option")
 
 
 def build_connect(spec: CallSpec, *, account_sid: str, v1_base: str, v3_base: str) -> WireRequest:
