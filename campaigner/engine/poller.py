@@ -30,6 +30,16 @@ callback), so calls still talking are not polled with the budget dialing spends.
 
 Late records: a call that ended ``connected`` before Exotel finished its record is
 polled until its talk time is final, for at most ``RECORD_WAIT``.
+
+Prices, v1: Exotel prices a record when it finishes it, and callbacks carry no price, so a
+call that ended without one (decided by its callback, or from an unfinished record) is
+queued by the tracker, due ``PROCESSING`` after it ended. Due prices ride along in the v1
+bulk rounds above when a round has room (free), else one bulk request of their own asks for
+up to 100 once 100 are due or the oldest has waited ``PRICE_WAIT``, and once the run is
+otherwise done it asks for the rest when the last is due (the run waits a bounded time,
+``record_wait``, for them). A
+record still unfinished is asked again ``PRICE_RETRY`` later, ``PRICE_TRIES`` times at most.
+Every request goes through the limiter like any poll.
 """
 
 from __future__ import annotations
@@ -45,8 +55,9 @@ import trio
 from campaigner.domain import CallObservation, LegState
 from campaigner.engine.context import RunContext
 from campaigner.engine.open_calls import OpenCall
-from campaigner.engine.tracker import PROCESSING, RECORD_WAIT, Tracker
+from campaigner.engine.tracker import PROCESSING, RECORD_WAIT, Tracker, Unpriced
 from campaigner.errors import AuthError, ExotelError, TransportError
+from campaigner.exotel.registry import api_version
 
 log = logging.getLogger("campaigner.poller")
 
@@ -54,6 +65,8 @@ BULK_MAX = 100  # v1 bulk call details: at most 100 SIDs per request (the bulk p
 GRANULARITY = 1.0  # the poller wakes at most once a second (it scans every open call)
 PARALLEL = 8  # single-call requests in flight at once
 RESCAN = 5.0  # seconds between scans when nothing is due sooner
+PRICE_WAIT = 600.0  # the oldest due price waits this long for a round with room to ride
+PRICE_RETRY = 60.0  # a record still unfinished (unpriced) is asked for again this much later
 _RUNNING = frozenset({None, "", "in-progress", "ringing", "queued"})
 T = TypeVar("T")
 
@@ -79,9 +92,10 @@ class Poller:
         self.interval = max(tracking.poll_interval.total_seconds(), 1.0)
         self.give_up_after = tracking.give_up_after.total_seconds()
         self.api = ctx.loaded.campaign.api
-        self.rounds = self.api == "v1"
+        self.rounds = api_version(self.api).polling == "bulk_rounds"
         self._last_round = -math.inf
         self._waited_on = False
+        self._done_at: float | None = None  # when the run was first seen otherwise done
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Poll, give up, finish late records; forever (until the run is cancelled)."""
@@ -90,14 +104,19 @@ class Poller:
             now = trio.current_time()
             self._waited_on = self._dialing_waits()
             self._give_up_settled(now)
+            if self._done_at is None and self._otherwise_done():
+                self._done_at = now
             due = self._due(now)
             if due:
                 await self._poll(due, now)
                 continue
+            if self._sweep_time() <= now:
+                await self._sweep_prices(self._prices_due(now)[:BULK_MAX], now)
+                continue
             # No need to wake on every change: a new call is due poll_after later at the
             # earliest, and a call that ended just leaves the scan empty-handed.
             # Waking every RESCAN also notices soon when dialing starts waiting on calls.
-            wake = min(self._next_time(now), now + min(self.interval, RESCAN))
+            wake = min(self._next_time(now), self._sweep_time(), now + min(self.interval, RESCAN))
             await trio.sleep_until(max(wake, now + GRANULARITY))
 
     # -- when -------------------------------------------------------------------------
@@ -179,6 +198,52 @@ class Poller:
         times += [self._record_time(last) for _, _, last in self.tracker.incomplete.values()]
         return min(times, default=now + 3600.0)
 
+    def _sweepable(self) -> list[tuple[int, Unpriced]]:
+        """Queued prices, soonest due first; not a connected call whose late record is
+        still polled (its details bring the price)."""
+        incomplete = self.tracker.incomplete
+        queued = [(cid, e) for cid, e in self.tracker.unpriced.items() if cid not in incomplete]
+        return sorted(queued, key=lambda item: item[1].due)
+
+    def _prices_due(self, now: float) -> list[tuple[int, str]]:
+        queued = self._sweepable()
+        if self._done_at is not None and self._sweep_time() <= now:
+            return [(cid, e.sid) for cid, e in queued]  # the last sweeps: all of them at once
+        return [(cid, e.sid) for cid, e in queued if e.due <= now]
+
+    def _otherwise_done(self) -> bool:
+        """Nothing left to dial or follow: only prices (and late records) are waited for."""
+        return self.ctx.dialing_done.is_set() and not len(self.ctx.registry)
+
+    def _sweep_time(self) -> float:
+        """When due prices are worth a bulk request of their own: 100 due, or the oldest due
+        for ``PRICE_WAIT``. Once the run is otherwise done: when the last is due, one request
+        for all rather than one per call as each comes due (a price not asked for yet is
+        waited for no longer than ``tracking.give_up_after`` from then: a campaign that
+        follows a call for less than Exotel takes to price it does not hold its end for
+        prices either; one asked for again, no longer than ``PRICE_RETRY``)."""
+        queued = self._sweepable()
+        dues = [e.due for _, e in queued]
+        if not dues:
+            return math.inf
+        if self._done_at is not None:
+            fresh = [e.due for _, e in queued if not e.tries]
+            again = [e.due for _, e in queued if e.tries]
+            first = min(max(fresh), self._done_at + self.give_up_after) if fresh else -math.inf
+            return max(first, max(again, default=-math.inf))
+        if len(dues) >= BULK_MAX:
+            return min(dues[0] + PRICE_WAIT, dues[BULK_MAX - 1])
+        return dues[0] + PRICE_WAIT
+
+    async def _sweep_prices(self, prices: list[tuple[int, str]], now: float) -> None:
+        await self._bulk([sid for _, sid in prices])
+        self._missed(prices, now)
+
+    def _missed(self, prices: list[tuple[int, str]], now: float) -> None:
+        """Prices asked for that the answer did not bring are asked again later (bounded)."""
+        for call_id, _ in prices:
+            self.tracker.price_missed(call_id, now + PRICE_RETRY)
+
     def _give_up_settled(self, now: float) -> None:
         """Calls past ``give_up_after`` whose last poll could not tell are ``unknown``."""
         for call in self._polled_calls():
@@ -199,11 +264,16 @@ class Poller:
         self.ctx.journal.note_poll([p.call_id for p in due], self.ctx.now())
         self.ctx.stats.polled += len(due)
         bulk = [p.sid for p in due if p.how == "bulk"]
+        riders: list[tuple[int, str]] = []
         if bulk:
             self._last_round = now
+            # Due prices fill the round's last request: no request of their own.
+            riders = self._prices_due(now)[: -len(bulk) % BULK_MAX]
+            bulk += [sid for _, sid in riders]
         single = [p for p in due if p.how != "bulk"]
         for i in range(0, len(bulk), BULK_MAX):
             await self._bulk(bulk[i : i + BULK_MAX])
+        self._missed(riders, now)
         if single:
             limit = trio.CapacityLimiter(PARALLEL)
             async with trio.open_nursery() as nursery:

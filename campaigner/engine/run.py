@@ -402,7 +402,8 @@ async def _until_finished(ctx: RunContext, tracker: Tracker, record_wait: float)
     if ctx.outage.gave_up:
         return
     deadline = trio.current_time() + record_wait
-    while tracker.incomplete and trio.current_time() < deadline:
+    # late records and v1 prices (the poller's last price sweep), for record_wait at most
+    while (tracker.incomplete or tracker.unpriced) and trio.current_time() < deadline:
         await tracker.changed.wait_until(min(deadline, trio.current_time() + 60))
 
 

@@ -7,6 +7,10 @@ callback for a SID not yet known is kept and applied when its POST's answer
 arrives. Finishing a call decides its contact's fate in the same transaction. A terminal
 observation that cannot decide yet (a v1 record Exotel has not finished, a status without
 the legs that decide it) frees the call's agent and slot and leaves it to the poller.
+
+Prices (v1 only: v3 records carry none): the first answer that gives a call's ``Price`` is
+journaled even when it changes nothing else, and a v1 call that ends without one is queued
+in :attr:`Tracker.unpriced` for the poller's price sweep (docs/reports.md, "Spend").
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import logging
 import math
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 import trio
@@ -22,6 +27,7 @@ import trio
 from campaigner.domain import CallObservation, Outcome
 from campaigner.engine.context import RunContext, Wakeup
 from campaigner.engine.open_calls import OpenCall
+from campaigner.exotel.registry import api_version
 from campaigner.outcomes import Verdict, needs_details, verdict
 from campaigner.policy import Decision, Tally, after_call
 from campaigner.store.journal import CallResult, ContactUpdate, SidTaken
@@ -34,6 +40,17 @@ EARLY_KEEP = 10_000  # callbacks kept in memory while waiting for their POST's a
 PROCESSING = 120.0
 RECORD_WAIT = 600.0  # seconds an unfinished record is waited for before it is taken as is
 _RESOLVED_BY = {"callback": "callback", "bulk": "poll", "details": "poll", "legs": "poll"}
+PRICE_TRIES = 3  # sweeps that find a call's record unfinished (or absent) before its price is
+# left unknown: Exotel prices a record when it finishes it, about PROCESSING after the call
+
+
+@dataclass(slots=True)
+class Unpriced:
+    """A finished v1 call whose ``Price`` has not been journaled yet: when to ask for it."""
+
+    sid: str
+    due: float  # trio time: the call's end plus Exotel's processing time, then each retry
+    tries: int = 0
 
 
 class Tracker:
@@ -45,6 +62,10 @@ class Tracker:
         self._early: OrderedDict[str, list[CallObservation]] = OrderedDict()
         # Connected calls whose record Exotel has not finished: call -> (sid, since, last poll)
         self.incomplete: dict[int, tuple[str, float, float]] = {}
+        # Finished v1 calls still without a journaled price (the poller's price sweep), and
+        # the calls whose price is journaled.
+        self.unpriced: dict[int, Unpriced] = {}
+        self.priced: set[int] = set()
         self.changed = Wakeup()
         # Checks a callback against its call before it is applied (campaigner.engine.verify):
         # returns what may be applied, or None when the callback must change nothing.
@@ -101,7 +122,7 @@ class Tracker:
         unless it is the answer to asking for them. A record that stays unfinished for
         ``RECORD_WAIT`` after the call was seen to end is taken as it is.
         """
-        if obs.api != "v1":
+        if not api_version(obs.api).records_finish_late:
             return True
         if obs.source != "callback" and not obs.record_complete:
             waited = (
@@ -153,8 +174,16 @@ class Tracker:
         self._event(obs, row.id, "stale" if obs.event == "answered" else "duplicate")
 
     def _event(self, obs: CallObservation, call_id: int | None, effect: str) -> None:
+        # The first answer that brings a call's price keeps it: Exotel sets the price when it
+        # finishes the record, and the report's spend is the sum of them.
+        new_price = call_id is not None and obs.price is not None and call_id not in self.priced
+        if new_price and call_id is not None:
+            self._priced(call_id)
+        payload = obs.raw
         if obs.source not in ("callback",) and effect in ("duplicate",):
-            return  # repeated poll answers are not worth a row each
+            if not new_price:
+                return  # repeated poll answers are not worth a row each
+            effect, payload = "priced", _price_payload(obs)  # a compact row, not the record
         self.ctx.journal.record_event(
             at=self.ctx.now(),
             sid=obs.sid,
@@ -163,8 +192,32 @@ class Tracker:
             event=obs.event,
             status=obs.status,
             effect=effect,
-            payload=obs.raw,
+            payload=payload,
         )
+
+    def _priced(self, call_id: int) -> None:
+        self.priced.add(call_id)
+        if self.unpriced.pop(call_id, None) is not None and not self.unpriced:
+            self.changed.set()  # the run's end may be waiting for the last prices
+
+    def queue_price(self, call_id: int, sid: str, due: float) -> None:
+        """Have the poller's price sweep ask for this finished v1 call's price from ``due``."""
+        if call_id not in self.priced and call_id not in self.unpriced:
+            self.unpriced[call_id] = Unpriced(sid, due)
+
+    def price_missed(self, call_id: int, retry_at: float) -> None:
+        """A sweep did not bring this call's price (record unfinished, or not listed):
+        ask again from ``retry_at``, or leave it unknown after ``PRICE_TRIES`` sweeps."""
+        entry = self.unpriced.get(call_id)
+        if entry is None:
+            return
+        entry.tries += 1
+        entry.due = retry_at
+        if entry.tries >= PRICE_TRIES:
+            del self.unpriced[call_id]
+            log.info("no price for call %s after %d sweeps: unknown", entry.sid, entry.tries)
+            if not self.unpriced:
+                self.changed.set()
 
     def placed(self, call: OpenCall, obs: CallObservation) -> None:
         """The POST was answered: remember the SID, then apply callbacks that came first.
@@ -240,6 +293,8 @@ class Tracker:
         self._close(call, found, result)
         if found.outcome is Outcome.CONNECTED and not complete and call.sid:
             self.track_record(call.call_id, call.sid)
+        if api_version(obs.api).priced_records:
+            self._queue_ended(call)
 
     def give_up(self, call: OpenCall, why: str) -> None:
         """No final status in time: the call's outcome is unknown (never retried)."""
@@ -251,6 +306,17 @@ class Tracker:
             at=self.ctx.now(),
         )
         self._close(call, Verdict(Outcome.UNKNOWN, why), result)
+        if api_version(self.ctx.loaded.campaign.api).priced_records:
+            self._queue_ended(call)  # Exotel may still have a priced record of it
+
+    def _queue_ended(self, call: OpenCall) -> None:
+        """A v1 call just closed: unless its price is journaled, sweep for it once Exotel
+        has had time to finish its record (counted from the end seen, else from now)."""
+        if call.sid is None:
+            return
+        now = trio.current_time()
+        ended = call.over_trio if call.over_trio is not None else now
+        self.queue_price(call.call_id, call.sid, max(ended + PROCESSING, now))
 
     def _close(self, call: OpenCall, found: Verdict, result: CallResult) -> None:
         ctx = self.ctx
@@ -317,6 +383,17 @@ def contact_update(contact_id: int, decision: Decision, found: Verdict) -> Conta
         next_at=decision.retry_at.timestamp(),
         last_outcome=found.outcome.value,
     )
+
+
+def _price_payload(obs: CallObservation) -> dict[str, object]:
+    """The compact row that keeps a price: ``Price`` (and ``Currency`` when Exotel names
+    one), where the report's spend query reads a bulk record's."""
+    record = obs.raw.get("Call", obs.raw)
+    payload: dict[str, object] = {"Price": str(obs.price)}
+    currency = record.get("Currency") if isinstance(record, dict) else None
+    if isinstance(currency, str) and currency.strip():
+        payload["Currency"] = currency.strip()
+    return payload
 
 
 def _epoch(value: datetime | None) -> float | None:

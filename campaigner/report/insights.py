@@ -20,7 +20,9 @@ from campaigner.report.source import Source, counts
 QUARTER = 900  # every timezone's offset is a multiple of 15 minutes
 
 # The price and currency of a call record: v1 details nest the record under "Call",
-# bulk listings do not. A record that is not finished yet has a null Price.
+# bulk listings do not, nor do the compact rows (effect 'priced') the tracker journals when
+# a price comes with an answer that changes nothing else (docs/reports.md, "Spend"). A
+# record that is not finished yet has a null Price.
 _PRICES = (
     "SELECT e.call_id, coalesce(json_extract(e.payload, '$.Call.Price'), "
     "json_extract(e.payload, '$.Price')), coalesce(json_extract(e.payload, '$.Call.Currency'), "
