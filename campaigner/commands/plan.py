@@ -28,9 +28,9 @@ from campaigner.compile.plan import (
     minutes_text,
 )
 from campaigner.engine.prepare import settings_snapshot
-from campaigner.engine.screen_command import ScreeningCount
 from campaigner.errors import UsageError
 from campaigner.exotel import build_connect
+from campaigner.screening.rule import ScreeningCount
 from campaigner.settings import load_exotel_settings
 from campaigner.store.journal import Journal
 

@@ -11,10 +11,9 @@ write transaction that records the call, so two live runs cannot both pass a cap
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from campaigner.engine.context import RunContext
 from campaigner.engine.open_calls import OpenCall
+from campaigner.screening.rule import FrequencyRule
 from campaigner.store.journal import ContactRow
 
 
@@ -24,13 +23,14 @@ class CallingRulesGate:
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
         self.campaign = ctx.history_key
+        self.rule = FrequencyRule(ctx.rules, ctx.shared, ctx.schedule)
 
     def allows(self, row: ContactRow, now: float) -> bool:
         """True if ``row`` may be dialed now; else it was deferred (or skipped) already."""
         ctx = self.ctx
         if not ctx.rules.active:
             return True
-        allowed = ctx.shared.earliest_call(row.phone, now, ctx.rules)
+        allowed = self.rule.earliest(row.phone, now)
         if allowed <= now:
             return True
         self.hold(row, allowed, now)
@@ -53,13 +53,13 @@ class CallingRulesGate:
 
     def hold(self, row: ContactRow, allowed: float, now: float) -> None:
         """Defer ``row`` to ``allowed``, or skip it when no window is left by then."""
-        ctx = self.ctx
-        when = datetime.fromtimestamp(allowed, ctx.schedule.tz)
-        if ctx.schedule.next_open(when) is None:
-            ctx.journal.finish_contact(row.id, "skipped", "frequency_cap", now)
+        ctx, reason = self.ctx, self.rule.reason
+        when = self.rule.ruling_at(allowed).until
+        if when is None:
+            ctx.journal.finish_contact(row.id, "skipped", reason, now)
             ctx.stats.outcomes["skipped"] += 1
-            ctx.stats.screening_skipped["frequency_cap"] += 1
-            first = ctx.stats.screening_skipped["frequency_cap"] == 1
+            ctx.stats.screening_skipped[reason] += 1
+            first = ctx.stats.screening_skipped[reason] == 1
             action = "skipped: no calling window is left before the rules allow a call"
         else:
             ctx.journal.defer_contact(row.id, allowed, now)
@@ -78,7 +78,7 @@ class CallingRulesGate:
     def summary(self) -> None:
         """A run_log line with what the rules did in this run (if anything)."""
         stats = self.ctx.stats
-        skipped = stats.screening_skipped.get("frequency_cap", 0)
+        skipped = stats.screening_skipped.get(self.rule.reason, 0)
         if stats.frequency_deferred or skipped:
             self.ctx.note(
                 "frequency_capped",

@@ -14,15 +14,12 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from campaigner.campaign.model import Campaign
 from campaigner.campaign.resolved import LoadedCampaign
 from campaigner.errors import StateError
-from campaigner.screening.optout import OptOutList, read_opt_outs
+from campaigner.screening.rule import Phase, screening_rules
 from campaigner.store.journal import Journal
-from campaigner.store.screened import skip_numbers
 
 
 @dataclass(frozen=True)
@@ -35,7 +32,8 @@ class Preparation:
     added: int
     removed: int
     changed_sections: list[str] = field(default_factory=list)
-    opted_out: int = 0  # contacts skipped by this prepare because they opted out
+    # contacts skipped by this prepare's before-the-run rules: the opt-out lists
+    opted_out: int = 0
 
     def summary(self) -> list[str]:
         """Human lines describing a resumed, edited campaign, and opt-outs applied."""
@@ -116,7 +114,7 @@ def prepare_journal(
         added=added if resumed else 0,
         removed=removed,
         changed_sections=[c for c in changed if c != "contacts"] if file_changed else [],
-        opted_out=apply_opt_outs(journal, loaded, at),
+        opted_out=apply_before_run(journal, loaded, at),
     )
     if file_changed:
         journal.log(
@@ -162,33 +160,8 @@ def settings_snapshot(loaded: LoadedCampaign) -> dict[str, Any]:
     return {k: v for k, v in dumped.items() if k not in ("name",)}
 
 
-def opt_outs(loaded: LoadedCampaign) -> OptOutList:
-    """The campaign's opt-out lists, read with its contacts' region and phone column."""
-    return opt_outs_of(loaded.campaign, loaded.base_dir)
-
-
-def opt_outs_of(c: Campaign, base_dir: Path) -> OptOutList:
-    """:func:`opt_outs` of a campaign whose contacts are not loaded yet."""
-    return read_opt_outs(
-        base_dir, c.screening.opt_out, c.contacts.default_region, c.contacts.phone_column
-    )
-
-
-def apply_opt_outs(journal: Journal, loaded: LoadedCampaign, at: float) -> int:
-    """End every opted-out contact not in a call as ``skipped`` (``opted_out``)."""
-    if not loaded.campaign.screening.opt_out:
-        return 0
-    listed = opt_outs(loaded)
-    skipped = skip_numbers(journal, listed.numbers, "opted_out", at)
-    if skipped or listed.unreadable:
-        journal.log(
-            at,
-            "opted_out",
-            f"{skipped} contacts opted out ({len(listed)} numbers in "
-            f"{', '.join(listed.files)}; {listed.unreadable} lines without a valid number)",
-            count=skipped,
-            files=list(listed.files),
-            numbers=len(listed),
-            unreadable=listed.unreadable,
-        )
-    return skipped
+def apply_before_run(journal: Journal, loaded: LoadedCampaign, at: float) -> int:
+    """The screening rules of phase "before the run" (the opt-out lists) end the contacts
+    they stop, now: ``skipped`` with the rule's reason. Returns how many."""
+    rules = screening_rules(loaded.campaign, loaded.base_dir, shared=None)
+    return sum(r.apply_before_run(journal, at) for r in rules if r.phase is Phase.BEFORE_RUN)

@@ -11,43 +11,37 @@ so it is safe beside a live run.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 
 import httpx
 import trio
 
-from campaigner.campaign.loader import ContactObserver
-from campaigner.campaign.model import Campaign
-from campaigner.campaign.resolved import Contact, LoadedCampaign, state_dir
+from campaigner.campaign.resolved import LoadedCampaign
 from campaigner.clock import SystemClock, WallClock
-from campaigner.compile.plan import ScreeningFacts
 from campaigner.engine.exotel_session import open_exotel
 from campaigner.engine.outage import Outage
-from campaigner.engine.prepare import opt_outs, opt_outs_of
-from campaigner.engine.screener import REFUSED, look_up
+from campaigner.engine.screener import look_up
 from campaigner.errors import AuthError, ExotelError, TransportError
 from campaigner.exotel.client import ExotelClient
-from campaigner.schedule import CallingSchedule
-from campaigner.screening.dnd import INDIAN_PREFIX, may_call, needs_lookup
-from campaigner.screening.frequency import CallingRules
+from campaigner.screening.rule import screening_rules
 from campaigner.settings import ExotelSettings
-from campaigner.store.shared import SharedState
+from campaigner.store.shared import NumberInfo, SharedState
 
 PROGRESS_EVERY = 10.0  # seconds between progress lines
-_BATCH = 500
 
 
 @dataclass(frozen=True, slots=True)
-class Verdict:
-    """One contact a run would not dial now: ``reason`` is dnd, opted_out or frequency_cap."""
+class ScreenedContact:
+    """One contact a run would not dial now: ``reason`` is a rule's (dnd, opted_out,
+    frequency_cap)."""
 
     phone: str
     source: str
     reason: str
-    until: datetime | None = None  # frequency cap: deferred to this instant (None: skipped)
+    until: datetime | None = None  # deferred to this instant (None: skipped)
 
 
 @dataclass
@@ -55,12 +49,26 @@ class ScreenResult:
     """What screening found, in file order."""
 
     contacts: int = 0
-    looked_up: int = 0
-    from_cache: int = 0
-    lookup_failures: int = 0
-    unavailable: int = 0
-    skipped: list[Verdict] = field(default_factory=list)
-    deferred: list[Verdict] = field(default_factory=list)
+    # looked_up, from_cache, unavailable (the DND rule), lookup_failures (this command)
+    tally: Counter[str] = field(default_factory=Counter)
+    skipped: list[ScreenedContact] = field(default_factory=list)
+    deferred: list[ScreenedContact] = field(default_factory=list)
+
+    @property
+    def looked_up(self) -> int:
+        return self.tally["looked_up"]
+
+    @property
+    def from_cache(self) -> int:
+        return self.tally["from_cache"]
+
+    @property
+    def unavailable(self) -> int:
+        return self.tally["unavailable"]
+
+    @property
+    def lookup_failures(self) -> int:
+        return self.tally["lookup_failures"]
 
     def count(self, reason: str) -> int:
         return sum(1 for v in self.skipped if v.reason == reason)
@@ -92,59 +100,49 @@ class _Screening:
         clock: WallClock,
         progress: Callable[[str], None] | None,
     ) -> None:
-        c = loaded.campaign
         self.loaded = loaded
         self.client = client
         self.shared = shared
         self.clock = clock
         self.progress = progress
-        self.policy = c.screening.dnd
-        self.call_type = c.call.call_type
-        self.rules = CallingRules.of(c.screening)
-        self.schedule = CallingSchedule(c.schedule)
+        self.rules = screening_rules(loaded.campaign, loaded.base_dir, shared, self._look_up)
         self.result = ScreenResult()
         self._last_progress = trio.current_time()
         self.outage = Outage()  # lookups that cannot reach Exotel: give up, not crawl on
 
     async def run(self) -> ScreenResult:
-        listed = opt_outs(self.loaded)
+        """Every contact through every rule, in order; the first that stops it says why."""
         for contact in self.loaded.iter_contacts():
             self.result.contacts += 1
-            if contact.phone in listed:
-                self._skip(contact, "opted_out")
-            elif await self._dnd_allows(contact):
-                self._check_rules(contact)
+            for rule in self.rules:
+                now = self.clock.now().timestamp()
+                ruling = await rule.judge(contact.phone, now, self.result.tally)
+                if ruling.reason is not None:
+                    found = ScreenedContact(
+                        contact.phone, contact.source, ruling.reason, ruling.until
+                    )
+                    (self.result.skipped if ruling.until is None else self.result.deferred).append(
+                        found
+                    )
+                    break
             self._report()
         return self.result
 
-    async def _dnd_allows(self, contact: Contact) -> bool:
-        if not needs_lookup(self.policy, contact.phone):
-            return True
-        now = self.clock.now().timestamp()
-        cached = self.shared.cached([contact.phone], now).get(contact.phone)
-        if cached is not None:
-            self.result.from_cache += 1
-            dnd = cached.dnd
-        else:
-            try:
-                info = await look_up(self.client, self.shared, contact.phone, now)
-            except AuthError:
-                raise
-            except TransportError as exc:
-                self.result.lookup_failures += 1
-                self._unreachable(exc)
-                return True
-            except ExotelError:
-                self.result.lookup_failures += 1
-                return True
-            self.outage.reached()
-            self.result.looked_up += info.source != REFUSED
-            dnd = info.dnd
-        self.result.unavailable += dnd is None
-        if may_call(self.policy, self.call_type, dnd):
-            return True
-        self._skip(contact, "dnd")
-        return False
+    async def _look_up(self, phone: str, now: float) -> NumberInfo | None:
+        """The DND rule's lookup: None (called) when it failed; gives up on a long outage."""
+        try:
+            info = await look_up(self.client, self.shared, phone, now)
+        except AuthError:
+            raise
+        except TransportError as exc:
+            self.result.tally["lookup_failures"] += 1
+            self._unreachable(exc)
+            return None
+        except ExotelError:
+            self.result.tally["lookup_failures"] += 1
+            return None
+        self.outage.reached()
+        return info
 
     def _unreachable(self, exc: TransportError) -> None:
         """Each failed lookup took the client's retries; stop once the outage lasts."""
@@ -158,22 +156,6 @@ class _Screening:
                 "`campaigner screen` again goes on from there"
             )
 
-    def _check_rules(self, contact: Contact) -> None:
-        now = self.clock.now()
-        allowed = self.shared.earliest_call(contact.phone, now.timestamp(), self.rules)
-        if allowed <= now.timestamp():
-            return
-        until = datetime.fromtimestamp(allowed, self.schedule.tz)
-        if self.schedule.next_open(until) is None:
-            self._skip(contact, "frequency_cap")
-        else:
-            self.result.deferred.append(
-                Verdict(contact.phone, contact.source, "frequency_cap", until)
-            )
-
-    def _skip(self, contact: Contact, reason: str) -> None:
-        self.result.skipped.append(Verdict(contact.phone, contact.source, reason))
-
     def _report(self) -> None:
         if self.progress is None or trio.current_time() - self._last_progress < PROGRESS_EVERY:
             return
@@ -184,61 +166,3 @@ class _Screening:
             f"{r.looked_up:,} looked up, {r.from_cache:,} from the cache, "
             f"{len(r.skipped):,} would be skipped"
         )
-
-
-class ScreeningCount:
-    """What ``plan`` shows of screening (opted out, known DND, lookups needed, held back),
-    counted contact by contact during the loader's own pass over the contacts, so a large
-    file is read once (``load_campaign(..., observe=ScreeningCount.observer(now))``). No
-    request; ``facts()`` ends the count and closes the shared state."""
-
-    def __init__(self, campaign: Campaign, base_dir: Path, now: float) -> None:
-        self._now = now
-        self._listed = opt_outs_of(campaign, base_dir)
-        self._rules = CallingRules.of(campaign.screening)
-        self._shared = SharedState.read(state_dir(campaign, base_dir))
-        self._counts = dict.fromkeys(
-            ("known_dnd", "known_clear", "lookups", "opted_out", "held_back"), 0
-        )
-        self._batch: list[str] = []
-
-    @classmethod
-    def observer(cls, now: float) -> tuple[list[ScreeningCount], ContactObserver]:
-        """The observer to give the loader, and the list it puts its count in."""
-        made: list[ScreeningCount] = []
-
-        def observe(campaign: Campaign, base_dir: Path) -> Callable[[Contact], None]:
-            made.append(cls(campaign, base_dir, now))
-            return made[-1].add
-
-        return made, observe
-
-    def add(self, contact: Contact) -> None:
-        if contact.phone in self._listed:
-            self._counts["opted_out"] += 1
-            return
-        if contact.phone.startswith(INDIAN_PREFIX):  # the cache knows Indian numbers only
-            self._batch.append(contact.phone)
-        shared, now = self._shared, self._now
-        if shared is not None and shared.earliest_call(contact.phone, now, self._rules) > now:
-            self._counts["held_back"] += 1
-        if len(self._batch) >= _BATCH:
-            self._flush()
-
-    def facts(self) -> ScreeningFacts:
-        self._flush()
-        self.close()
-        return ScreeningFacts(**self._counts)
-
-    def close(self) -> None:
-        if self._shared is not None:
-            self._shared.close()
-            self._shared = None
-
-    def _flush(self) -> None:
-        cached = self._shared.cached(self._batch, self._now) if self._shared is not None else {}
-        for phone in self._batch:
-            info = cached.get(phone)
-            key = "lookups" if info is None else "known_dnd" if info.dnd else "known_clear"
-            self._counts[key] += 1
-        self._batch.clear()

@@ -37,10 +37,10 @@ from campaigner.errors import (
     TransportError,
 )
 from campaigner.exotel.client import ExotelClient
-from campaigner.screening.dnd import may_call, needs_lookup
+from campaigner.screening.rule import DndRule
 from campaigner.store import screened
 from campaigner.store.journal import ContactRow
-from campaigner.store.shared import NumberInfo, SharedState
+from campaigner.store.shared import REFUSED, NumberInfo, SharedState
 
 log = logging.getLogger("campaigner.screener")
 
@@ -49,7 +49,6 @@ LOOKAHEAD_MIN = 10
 LOOKAHEAD_MAX = 200
 RETRY_AFTER = 60.0  # seconds before contacts whose lookup failed are tried again
 RECHECK = 30.0  # re-count the lookahead at least this often
-REFUSED = "refused"  # NumberInfo.source of a number Exotel would not look up
 
 
 class _Unreachable(Exception):
@@ -73,8 +72,7 @@ class Screener:
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
         campaign = ctx.loaded.campaign
-        self.policy = campaign.screening.dnd
-        self.call_type = campaign.call.call_type
+        self.rule = DndRule(campaign.screening.dnd, campaign.call.call_type, ctx.shared)
         concurrency = campaign.pacing.max_concurrent_calls
         self.lookahead = min(max(2 * concurrency, LOOKAHEAD_MIN), LOOKAHEAD_MAX)
         self._ahead: set[int] = set()  # screened by this run, not yet taken by the dialer
@@ -112,13 +110,13 @@ class Screener:
 
     async def _screen(self, batch: list[ContactRow]) -> None:
         ctx = self.ctx
-        wanted = [c.phone for c in batch if needs_lookup(self.policy, c.phone)]
+        wanted = [c.phone for c in batch if self.rule.needs_lookup(c.phone)]
         cached = ctx.shared.cached(wanted, ctx.now())
         decisions = _Decisions()
         for contact in batch:
             if ctx.stop_dialing.is_set():
                 break
-            if not needs_lookup(self.policy, contact.phone):
+            if not self.rule.needs_lookup(contact.phone):
                 decisions.cleared.append(contact.id)
                 continue
             info = cached.get(contact.phone)
@@ -134,10 +132,10 @@ class Screener:
         self._flush(decisions)
 
     def _decide(self, contact: ContactRow, dnd: bool | None, decisions: _Decisions) -> None:
-        if may_call(self.policy, self.call_type, dnd):
+        if self.rule.allows(dnd):
             decisions.cleared.append(contact.id)
         else:
-            decisions.skipped.append((contact.id, "dnd"))
+            decisions.skipped.append((contact.id, self.rule.reason))
 
     async def _look_up(self, phone: str) -> NumberInfo | None:
         """Ask Exotel, cache the answer; None when the number must be tried again later."""
@@ -175,7 +173,7 @@ class Screener:
             ctx.journal, decisions.cleared, decisions.skipped, ctx.now()
         )
         self._ahead.update(decisions.cleared)
-        ctx.stats.screening_skipped["dnd"] += ended
+        ctx.stats.screening_skipped[self.rule.reason] += ended
         ctx.stats.outcomes["skipped"] += ended
         decisions.cleared.clear()
         decisions.skipped.clear()
@@ -206,17 +204,17 @@ class Screener:
 
     def _summary(self) -> None:
         stats = self.ctx.stats
-        skipped = stats.screening_skipped.get("dnd", 0)
+        skipped = stats.screening_skipped.get(self.rule.reason, 0)
         if stats.looked_up or stats.from_cache:
             self.ctx.note(
                 "dnd_skipped",
                 f"DND screening: {stats.looked_up} numbers looked up, {stats.from_cache} known "
                 f"from the cache; {skipped} on the DND registry skipped (screening.dnd: "
-                f"{self.policy})",
+                f"{self.rule.policy})",
                 looked_up=stats.looked_up,
                 from_cache=stats.from_cache,
                 skipped=skipped,
-                policy=self.policy,
+                policy=self.rule.policy,
             )
 
 

@@ -1,6 +1,8 @@
-"""Who may be called, as pure rules: DND policy, opt-out lists, frequency caps and gaps.
+"""Who may be called: DND policy, opt-out lists, frequency caps and gaps.
 
-Nothing here performs I/O beyond reading an opt-out file it is given: the engine
-(``campaigner.engine.screener``, ``campaigner.engine.dialer``) asks the shared store
-for facts (cached number metadata, earlier calls) and these functions decide.
+``dnd``, ``frequency`` and ``optout`` are the pure rules (no I/O beyond reading an
+opt-out file they are given). ``rule`` puts each behind one interface,
+:class:`~campaigner.screening.rule.ScreeningRule`, bound to the shared store's facts
+(cached number metadata, earlier calls): the run (``campaigner.engine.prepare``,
+``screener``, ``calling_rules``), ``plan`` and ``screen`` all apply them through it.
 """

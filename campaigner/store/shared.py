@@ -85,6 +85,9 @@ CREATE TABLE IF NOT EXISTS heartbeats (
 """
 
 
+REFUSED = "refused"  # NumberInfo.source of a number Exotel would not look up (not cached)
+
+
 @dataclass(frozen=True, slots=True)
 class NumberInfo:
     """What the cache knows about a number; ``dnd`` None means "Unavailable"."""
