@@ -22,7 +22,8 @@ from pydantic import (
 )
 
 from campaigner.campaign.durations import format_duration, parse_duration
-from campaigner.domain import Outcome, RetryOutcome
+from campaigner.domain import ApiVersion, Outcome, RetryOutcome
+from campaigner.exotel.registry import DEFAULT_API
 
 DURATION_SCHEMA: dict[str, Any] = {
     "anyOf": [
@@ -425,8 +426,9 @@ class Campaign(Strict):
         description="Identifies the campaign and names its journal; letters, digits, . _ -.",
     )
     description: str | None = Field(default=None, description="Free text for reports.")
-    api: Literal["v1", "v3"] = Field(
-        default="v1", description="Exotel API: v1 Calls/connect (form) or v3 calls (JSON)."
+    api: ApiVersion = Field(  # the registry's versions (tests/exotel/test_registry.py)
+        default=DEFAULT_API,
+        description="Exotel API: v1 Calls/connect (form) or v3 calls (JSON).",
     )
     caller_ids: list[CallerId | str] = Field(
         min_length=1, description="ExoPhones used as caller ID, in rotation."

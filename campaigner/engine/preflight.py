@@ -29,6 +29,7 @@ import httpx
 import trio
 
 from campaigner.campaign.resolved import LoadedCampaign
+from campaigner.domain import ApiVersion
 from campaigner.errors import (
     AuthError,
     BadRequestError,
@@ -41,6 +42,7 @@ from campaigner.errors import (
     TransportError,
 )
 from campaigner.exotel.client import ExotelClient
+from campaigner.exotel.registry import api_version
 from campaigner.schedule import CallingSchedule
 from campaigner.settings import ExotelSettings
 
@@ -135,8 +137,10 @@ async def check_exotel(
             settings, transport=transport, timeout=PROBE_TIMEOUT, max_tries=1
         ) as client:
             await _probe(settings.v1_base, settings, _v1_probe(client, now))
-            if loaded.campaign.api == "v3":
-                await _probe(settings.v3_base, settings, _v3_probe(client))
+            version = api_version(loaded.campaign.api)
+            if version.separate_host:
+                base: str = getattr(settings, version.wire.host)
+                await _probe(base, settings, _details_probe(client, version.name))
     finally:
         quiet.setLevel(level)
 
@@ -150,10 +154,10 @@ async def _v1_probe(client: ExotelClient, now: datetime) -> None:
     )
 
 
-async def _v3_probe(client: ExotelClient) -> None:
+async def _details_probe(client: ExotelClient, api: ApiVersion) -> None:
     # A 404 (or 400) means authenticated: Exotel looked for the call.
     with contextlib.suppress(NotFoundError, BadRequestError):
-        await client.call_details(PROBE_SID, api="v3", purpose="health")
+        await client.call_details(PROBE_SID, api=api, purpose="health")
 
 
 async def _probe(base: str, settings: ExotelSettings, probe: Awaitable[None]) -> None:

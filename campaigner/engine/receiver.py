@@ -22,7 +22,8 @@ Why it looks like this:
 - Connections are capped (campaigner.asgi): idle connections by the hundred
   cannot exhaust the run's file descriptors or keep Exotel's callbacks out.
 The path's last segments decide the route, so a reverse proxy may keep or strip a
-prefix: ``.../<token>/v1``, ``.../<token>/v3``, ``.../heartbeat/<secret>``.
+prefix: ``.../<token>/<api>`` (a route per registered API version: v1, v3),
+``.../heartbeat/<secret>``.
 """
 
 from __future__ import annotations
@@ -50,13 +51,9 @@ from campaigner.asgi import (
 )
 from campaigner.domain import CallObservation
 from campaigner.errors import CallbackError
-from campaigner.exotel.callbacks import (
-    MAX_HEARTBEAT_BYTES,
-    parse_heartbeat,
-    parse_v1_callback,
-    parse_v3_callback,
-)
+from campaigner.exotel.callbacks import MAX_HEARTBEAT_BYTES, parse_heartbeat
 from campaigner.exotel.models import Heartbeat
+from campaigner.exotel.registry import REGISTRY, api_version
 
 log = logging.getLogger("campaigner.receiver")
 # hypercorn's own messages ("Running on ... (CTRL + C to quit)") are not the operator's
@@ -208,7 +205,7 @@ class CallbackReceiver:
         if route == "heartbeat":
             expected = self._heartbeat_token
             return expected is not None and hmac.compare_digest(given, expected)
-        if route not in ("v1", "v3"):
+        if route not in REGISTRY:
             return False
         if hmac.compare_digest(given, self._token):
             return True
@@ -232,10 +229,7 @@ class CallbackReceiver:
             self._on_heartbeat(parse_heartbeat(body, content_type))
             self.stats.heartbeats += 1
             return 200, "OK"
-        if route == "v1":
-            obs = parse_v1_callback(body, content_type, query)
-        else:
-            obs = parse_v3_callback(body, content_type, query, method)
+        obs = api_version(route).parse_callback(body, content_type, query, method)
         if isinstance(previous, str) and not (
             self._previous_allows is not None and self._previous_allows(previous, obs.sid)
         ):
@@ -266,7 +260,7 @@ async def _read_body(receive: Receive, limit: int, deadline: float) -> bytes | i
     return 408
 
 
-_ROUTES = ("v1", "v3", "heartbeat")
+_ROUTES = (*REGISTRY, "heartbeat")  # a status-callback route per API version
 
 
 def _secret_bytes(text: str) -> bytes:

@@ -17,7 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from campaigner.domain import CallObservation, CallSpec, DialMode, ObservationSource, Verdict
+from campaigner.domain import (
+    ApiVersion,
+    CallObservation,
+    CallSpec,
+    DialMode,
+    ObservationSource,
+    Verdict,
+)
 from campaigner.exotel.wire import WireRequest
 
 
@@ -78,7 +85,7 @@ class ApiDescription:
     ``priced_records``: its records carry a ``Price``, swept for once each call is over.
     """
 
-    name: str
+    name: ApiVersion
     wire: ApiWire
     capabilities: Capabilities
     polling: Literal["bulk_rounds", "per_call"]

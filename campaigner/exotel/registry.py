@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from campaigner.domain import CallSpec
+from campaigner.domain import ApiVersion, CallSpec
 from campaigner.exotel import v1_version, v3_version
 from campaigner.exotel.api_version import ApiDescription, ApiWire, Capabilities
 from campaigner.exotel.wire import WireRequest
@@ -21,7 +21,8 @@ from campaigner.exotel.wire import WireRequest
 REGISTRY: dict[str, ApiDescription] = {
     version.name: version for version in (v1_version.VERSION, v3_version.VERSION)
 }
-DEFAULT_API = next(iter(REGISTRY))  # what a campaign (or an old journal) without api: means
+# What a campaign (or a journal) that names no API means: the first registered version.
+DEFAULT_API: ApiVersion = next(iter(REGISTRY.values())).name
 
 __all__ = [
     "DEFAULT_API",

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from campaigner import __version__
+from campaigner.exotel.registry import DEFAULT_API
 from campaigner.report import insights, sections
 from campaigner.report.activity import api_usage, timeline
 from campaigner.report.contacts import contact_lines
@@ -123,7 +124,7 @@ def header(source: Source, now: datetime, git: GitInfo) -> Header:
     return Header(
         campaign=meta("campaign") or source.journal.path.stem,
         description=source.settings.description,
-        api=meta("api") or "v1",
+        api=meta("api") or DEFAULT_API,
         mode=source.mode,
         file=meta("file"),
         sha256=meta("sha256"),
