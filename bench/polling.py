@@ -14,7 +14,8 @@ For each: API requests per call (every request, the connect POST included, over 
 calls placed, as bench/pacing.py counts them) and by endpoint, virtual minutes to finish
 (the whole run, until every contact is final and every record read), and calls whose
 recorded outcome or talk time disagrees with what the simulator says really happened
-(tests/engine/truth.py, the test suite's oracle).
+(tests/engine/truth.py, the test suite's oracle), and v1 calls whose ``Price`` the journal
+holds at the end (the report's spend: docs/reports.md).
 
 Usage: python bench/polling.py [--v1-contacts 1000] [--v3-contacts 300] [--json]
 Each row runs in a fresh subprocess.
@@ -65,6 +66,8 @@ def one(
     import trio
     import trio.testing
 
+    from campaigner.report.insights import spend
+    from campaigner.report.source import Source
     from campaigner.simulator import Scenario
     from campaigner.simulator.inspect import truths
     from tests.engine.harness import run_against_sim
@@ -97,6 +100,8 @@ def one(
         for (_, kind, _), count in stats.counters.items():
             by_kind[kind] = by_kind.get(kind, 0) + count
         verdict = judge(from_journal(out.journal()), truths(out.sim), mode="agent_first")
+        with out.journal() as journal:
+            priced = spend(Source.of(journal, mask=True))
         return {
             "api": api,
             "row": label,
@@ -112,6 +117,8 @@ def one(
             "wrong": len(verdict.wrong),
             "wrong_examples": verdict.wrong[:3],
             "reason": out.result.reason,
+            "calls_priced": priced.calls_priced,
+            "calls_unpriced": priced.calls_unpriced,
         }
 
     result = trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
@@ -154,6 +161,9 @@ def main() -> None:
             f"| {r['api']} | {r['row']} | {r['agents']} | {r['calls']} "
             f"| {r['requests_per_call']:.3f} | {endpoints} | {r['minutes']} | {r['wrong']} |"
         )
+    for r in rows:
+        if r["api"] == "v1":
+            print(f"v1 {r['row']}: calls priced {r['calls_priced']} of {r['calls']}")
     v3 = {r["row"]: r for r in rows if r["api"] == "v3"}
     ratio = v3["20% lost"]["minutes"] / v3["none lost"]["minutes"]
     print(f"\nv3 time to finish, 20% callbacks lost / none lost: {ratio:.3f}")
