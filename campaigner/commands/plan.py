@@ -33,6 +33,7 @@ from campaigner.exotel import build_connect
 from campaigner.screening.rule import ScreeningCount
 from campaigner.settings import load_exotel_settings
 from campaigner.store.journal import Journal
+from campaigner.store.run_settings import RunSettings
 
 NAME = "plan"
 HELP = "Show what a campaign would do: contacts, API budget, duration, exact requests."
@@ -183,7 +184,7 @@ def state_diff(loaded: LoadedCampaign) -> StateDiff | None:
                 "SELECT phone, state, outcome, in_file FROM contacts"
             )
         }
-        previous = json.loads(journal.get_meta("settings") or "{}")
+        previous = RunSettings.read(journal).raw
         sha = journal.get_meta("sha256")
         row = journal.conn.execute(
             "SELECT exit_reason, ended_at FROM runs ORDER BY id DESC LIMIT 1"

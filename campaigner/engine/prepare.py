@@ -11,7 +11,6 @@ in a call whose number is listed ends ``skipped``, reason ``opted_out``.
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +19,7 @@ from campaigner.campaign.resolved import LoadedCampaign
 from campaigner.errors import StateError
 from campaigner.screening.rule import Phase, screening_rules
 from campaigner.store.journal import Journal
+from campaigner.store.run_settings import RunSettings, snapshot, write_settings
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def prepare_journal(
     resumed = name is not None
     token = journal.get_meta("callback_token") or secrets.token_urlsafe(24)
     previous_sha = journal.get_meta("sha256")
-    previous = json.loads(journal.get_meta("settings") or "{}")
+    previous = RunSettings.read(journal).raw
     current = settings_snapshot(loaded)
     with journal.transaction():
         journal.set_meta("campaign", loaded.campaign.name)
@@ -97,7 +97,7 @@ def prepare_journal(
         journal.set_meta("sha256", loaded.sha256)
         journal.set_meta("api", loaded.campaign.api)
         journal.set_meta("mode", loaded.campaign.dial.mode)
-        journal.set_meta("settings", json.dumps(current, sort_keys=True, default=str))
+        write_settings(journal, current)
         journal.set_meta("sandbox", "1" if sandbox else "0")
     added, removed = journal.sync_contacts(
         ((c.phone, c.raw_phone, c.source, c.variables) for c in loaded.iter_contacts()), at
@@ -156,8 +156,7 @@ def _same_kind(journal: Journal, sandbox: bool) -> None:
 
 def settings_snapshot(loaded: LoadedCampaign) -> dict[str, Any]:
     """The campaign's settings as the journal remembers them (``plan`` diffs against it)."""
-    dumped: dict[str, Any] = loaded.campaign.model_dump(mode="json")
-    return {k: v for k, v in dumped.items() if k not in ("name",)}
+    return snapshot(loaded.campaign)
 
 
 def apply_before_run(journal: Journal, loaded: LoadedCampaign, at: float) -> int:
