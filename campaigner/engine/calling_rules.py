@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from campaigner.engine.context import RunContext
 from campaigner.engine.open_calls import OpenCall
+from campaigner.screening.frequency import CallingRules
 from campaigner.screening.rule import FrequencyRule
 from campaigner.store.journal import ContactRow
 
@@ -23,12 +24,14 @@ class CallingRulesGate:
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
         self.campaign = ctx.history_key
-        self.rule = FrequencyRule(ctx.rules, ctx.shared, ctx.schedule)
+        # the campaign's cap and gap live in its rule, not in the run's context
+        self.rule = FrequencyRule(
+            CallingRules.of(ctx.loaded.campaign.screening), ctx.shared, ctx.schedule
+        )
 
     def allows(self, row: ContactRow, now: float) -> bool:
         """True if ``row`` may be dialed now; else it was deferred (or skipped) already."""
-        ctx = self.ctx
-        if not ctx.rules.active:
+        if not self.rule.rules.active:
             return True
         allowed = self.rule.earliest(row.phone, now)
         if allowed <= now:
@@ -38,7 +41,7 @@ class CallingRulesGate:
 
     def claim(self, row: ContactRow, now: float) -> bool:
         """Record the call about to be placed; False (and the contact held) if a race lost."""
-        allowed = self.ctx.shared.claim_call(row.phone, now, self.ctx.rules, self.campaign)
+        allowed = self.ctx.shared.claim_call(row.phone, now, self.rule.rules, self.campaign)
         if allowed is None:
             return True
         self.hold(row, allowed, now)

@@ -20,7 +20,6 @@ from campaigner.engine.open_calls import AgentPool, CallerIds, CallRegistry, Slo
 from campaigner.engine.outage import Outage
 from campaigner.exotel.client import ExotelClient
 from campaigner.schedule import CallingSchedule
-from campaigner.screening.frequency import CallingRules
 from campaigner.store.journal import Journal
 from campaigner.store.shared import SharedState
 
@@ -124,7 +123,6 @@ class RunContext:
     stats: RunStats
     shared: SharedState
     screening: ScreeningGate
-    rules: CallingRules = field(default_factory=CallingRules)
     breaker: CircuitBreaker | None = None
     durations: Durations = field(default_factory=Durations)
     wake_dialer: Wakeup = field(default_factory=Wakeup)

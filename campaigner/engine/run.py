@@ -68,7 +68,6 @@ from campaigner.errors import (
     unwrap,
 )
 from campaigner.schedule import CallingSchedule
-from campaigner.screening.frequency import CallingRules
 from campaigner.settings import CampaignerSettings, ExotelSettings, load_campaigner_settings
 from campaigner.store.journal import Journal
 from campaigner.store.locks import RunnerKey
@@ -225,7 +224,6 @@ async def _run(
                 stats=stats,
                 shared=shared,
                 screening=ScreeningGate(required=campaign.screening.dnd != "call"),
-                rules=CallingRules.of(campaign.screening),
                 breaker=_breaker(campaign.health.circuit_breaker),
                 outage=outage,
             )
