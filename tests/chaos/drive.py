@@ -40,7 +40,8 @@ BUSY_AGENT = "+919900000001"
 MAX_ATTEMPTS, AGENT_FAILURES = 2, 3
 MAX_CALLS = MAX_ATTEMPTS + AGENT_FAILURES  # what the policy allows one contact
 OUTAGE_EVERY = 900.0  # simulated seconds between caller ID outages (a heartbeat failover)
-BURST_EVERY = 600.0  # simulated seconds between 429 bursts
+BURST_EVERY = 120.0  # simulated seconds between 429 bursts: several per run, so one falls
+# while an engine is alive whatever the kill instants (one burst could land in a restart)
 EXITS = {0: "complete", 6: "paused by the circuit breaker", 130: "interrupted"}
 
 CAMPAIGN = """\
@@ -106,7 +107,7 @@ def scenario(chaos: Chaos, port: int) -> str:
         outages.append({"at": start, "exophone": sid, "outgoing": "major_outage"})
         outages.append({"at": start + 300, "exophone": sid, "outgoing": "active"})
     bursts = [
-        {"at": 200 + k * BURST_EVERY, "duration": 10}
+        {"at": 60 + k * BURST_EVERY, "duration": 10}
         for k in range(int(chaos.sim_seconds // BURST_EVERY) + 1)
     ]
     doc = {
