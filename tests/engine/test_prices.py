@@ -18,6 +18,7 @@ import pytest
 import trio
 import trio.testing
 
+from campaigner.engine.poller import PRICE_WAIT
 from campaigner.engine.tracker import PRICE_TRIES
 from campaigner.report.summary import build_summary
 from campaigner.simulator import Scenario
@@ -36,13 +37,14 @@ async def run(
     n: int = 24,
     faults: dict[str, Any] | None = None,
     timing: dict[str, Any] | None = None,
+    poll_after: str = "2m",
 ) -> Outcome:
     text = CAMPAIGN.format(
         api=api,
         mode="agent_first",
         agents=AGENTS,
         contacts=contacts(n),
-        poll_after="2m",
+        poll_after=poll_after,
         give_up="2h",
     )
     path = write_campaign(tmp_path, text)
@@ -138,6 +140,26 @@ async def test_prices_ride_along_and_cost_almost_no_request(
     # The last sweep is one request, once the last call's record is finished.
     last_end = max(c.ended_at for c in out.sim.calls())
     assert len([r for r in bulk if r.time > last_end]) == 1
+
+
+async def test_without_rounds_to_ride_prices_wait_for_each_other(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    """No call outlives poll_after, so polling makes no round to ride: prices are asked
+    for in requests of their own, each once the oldest has waited PRICE_WAIT (fewer than
+    100 are ever due here), so those requests are PRICE_WAIT apart, not one per call."""
+    out = await run(tmp_path, n=60, poll_after="30m")
+    calls = out.sim.calls()
+    last_end = max(c.ended_at for c in calls)
+    bulk = [r.time for r in out.sim.requests if r.kind == "v1.calls"]
+    during = [t for t in bulk if t < last_end]
+    assert during  # the run lasted long enough for prices to be asked for before its end
+    assert all(b - a >= PRICE_WAIT for a, b in zip(during, during[1:], strict=False))
+    assert len(bulk) * 10 <= len(calls)
+    with out.journal() as journal:
+        prices = journaled_prices(journal)
+    truth = simulator_prices(out)
+    assert {sid: {truth[sid]} for sid in truth} == prices
 
 
 async def test_an_unfinished_record_is_asked_again_then_left_unknown(
