@@ -236,6 +236,8 @@ class Poller:
         return dues[0] + PRICE_WAIT
 
     async def _sweep_prices(self, prices: list[tuple[int, str]], now: float) -> None:
+        if not prices:
+            return  # never a bulk request without SIDs: that would list the whole account
         await self._bulk([sid for _, sid in prices])
         self._missed(prices, now)
 
