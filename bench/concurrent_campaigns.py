@@ -123,15 +123,116 @@ def one(campaigns: int, contacts: int) -> dict[str, object]:
     return result
 
 
+RUN_CAMPAIGN = """
+name: apart-{index}
+api: v1
+caller_ids: ["+912241499102", "+918047091234", "+911139585476"]
+dial:
+  mode: agent_first
+  agents: {agents}
+contacts: {{inline: {contacts}}}
+call: {{time_limit: 60, ring_timeout: 20}}
+pacing: {{requests_per_minute: 180, max_concurrent_calls: 200}}
+retry: {{max_attempts: 1}}
+schedule: {{windows: [{{start: "00:00", end: "24:00"}}]}}
+screening: {{dnd: call, dedupe: false}}
+callbacks: {{listen: "127.0.0.1:{port}", public_url: "http://127.0.0.1:{port}/cb"}}
+"""
+
+
+def apart(campaigns: int, contacts: int) -> dict[str, object]:
+    """``campaigns`` separate ``campaigner run`` processes on one account, real time.
+
+    Against ``campaigner sim`` in another process (its clock 40 times faster, so calls
+    are short; its rate limit counts real seconds). The runs share the account through
+    the budget file in the lock directory; the rate is in real time.
+    """
+    from tests.engine.outofprocess import KEY, TOKEN, campaigner, external_sim, free_port
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-apart-"))
+    atexit.register(shutil.rmtree, workdir, True)
+    (workdir / "scenario.yaml").write_text("seed: 3\n")
+    files = []
+    for index in range(campaigns):
+        numbers = [f"+9196{index:02d}{i:06d}" for i in range(1, contacts + 1)]
+        agents = [f"+9199{index:02d}{i:06d}" for i in range(1, 201)]
+        path = workdir / f"apart-{index}.yaml"
+        path.write_text(
+            RUN_CAMPAIGN.format(
+                index=index, contacts=json.dumps(numbers), agents=json.dumps(agents),
+                port=free_port(),
+            )
+        )  # fmt: skip
+        files.append(path)
+    scale = 40.0
+    with external_sim(workdir / "scenario.yaml", time_scale=scale) as sim:
+        env = {**os.environ, **sim.env(), "CAMPAIGNER_LOCK_DIR": str(workdir / "locks")}
+        started = time.monotonic()
+        runs = [
+            subprocess.Popen(
+                campaigner(["run", str(path), "--yes", "-q", "--no-report"]),
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=(workdir / f"{path.stem}.log").open("wb"),
+            )
+            for path in files
+        ]
+        codes = [run.wait(timeout=900) for run in runs]
+        wall = time.monotonic() - started
+        calls = sim.calls()
+        import httpx
+
+        stats = httpx.get(f"{sim.url}/_sim/stats", auth=(KEY, TOKEN), timeout=30).json()
+    by_campaign: dict[int, list[float]] = {}
+    for call in calls:
+        by_campaign.setdefault(int(call["to_number"][5:7]), []).append(call["created_at"])
+    start = max(min(t) for t in by_campaign.values())
+    end = min(max(t) for t in by_campaign.values())
+    window = sorted(t for times in by_campaign.values() for t in times if start <= t <= end)
+    real_minutes = (window[-1] - window[0]) / 60.0  # the simulator's trio clock is real
+    throttled = sum(c["count"] for c in stats["counters"] if c["status"] == 429)
+    kinds = {f"{c['method']} {c['kind']} {c['status']}": c["count"] for c in stats["counters"]}
+    return {
+        "requests_by_kind": kinds,
+        "processes": campaigns,
+        "contacts_each": contacts,
+        "exit_codes": codes,
+        "calls": len(calls),
+        "combined_dial_rate_per_min": round((len(window) - 1) / real_minutes, 2),
+        "combined_dial_rate_over_budget": round((len(window) - 1) / real_minutes / 200, 4),
+        "requests": stats["requests"],
+        "requests_per_call": round(stats["requests"] / max(len(calls), 1), 3),
+        "http_429": throttled,
+        "wall_seconds": round(wall, 1),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=600, help="contacts per campaign")
     parser.add_argument("--campaigns", type=int, nargs="+", default=[2, 5])
     parser.add_argument("--json", action="store_true", help="also print the rows as JSON")
+    parser.add_argument(
+        "--apart",
+        type=int,
+        metavar="N",
+        help="instead: N `campaigner run` processes on one account, real time "
+        "(--contacts each; about 90 s for 2 x 150)",
+    )
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         print(json.dumps(one(args.one, args.contacts)))
+        return
+    if args.apart:
+        row = apart(args.apart, args.contacts)
+        print(
+            f"{row['processes']} run processes, {row['calls']} calls: combined dial rate / "
+            f"200 {row['combined_dial_rate_over_budget']:.3f}, 429s {row['http_429']}, "
+            f"exit codes {row['exit_codes']}, {row['wall_seconds']} s"
+        )
+        if args.json:
+            print(json.dumps(row))
         return
     repo = Path(__file__).resolve().parents[1]
     rows = []

@@ -30,6 +30,7 @@ import trio
 
 from campaigner.campaign.resolved import LoadedCampaign
 from campaigner.domain import ApiVersion
+from campaigner.engine.limiter import AccountGate
 from campaigner.errors import (
     AuthError,
     BadRequestError,
@@ -132,9 +133,10 @@ async def check_exotel(
     quiet = logging.getLogger("campaigner.exotel")
     level = quiet.level
     quiet.setLevel(logging.ERROR)
+    gate = AccountGate.for_account(settings.account_sid or "")  # Exotel counts them too
     try:
         async with ExotelClient(
-            settings, transport=transport, timeout=PROBE_TIMEOUT, max_tries=1
+            settings, transport=transport, timeout=PROBE_TIMEOUT, max_tries=1, gate=gate
         ) as client:
             await _probe(settings.v1_base, settings, _v1_probe(client, now))
             version = api_version(loaded.campaign.api)
@@ -143,6 +145,7 @@ async def check_exotel(
                 await _probe(base, settings, _details_probe(client, version.name))
     finally:
         quiet.setLevel(level)
+        gate.budget.release()
 
 
 async def _v1_probe(client: ExotelClient, now: datetime) -> None:
