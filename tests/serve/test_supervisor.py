@@ -13,6 +13,8 @@ from pathlib import Path
 import trio
 import trio.testing
 
+from campaigner.serve.status import render, snapshot
+from campaigner.serve.supervisor import Supervisor
 from campaigner.simulator import Simulator
 from campaigner.simulator.calls import CallInfo
 from campaigner.simulator.inspect import truths
@@ -99,6 +101,14 @@ async def test_an_invalid_change_leaves_the_last_valid_version_running(
         assert campaign.problem is not None
         assert "requests_per_minute" in campaign.problem
         assert any("does not validate" in e for e in campaign.errors)
+        # ... and says so on the status page, JSON and HTML
+        (entry,) = snapshot(served.supervisor)["campaigns"]
+        assert entry["state"] == "running"
+        assert "requests_per_minute" in entry["problem"]
+        assert entry["status"]["campaign"] == "alpha"
+        kind, page = render(served.supervisor, True)
+        assert kind.startswith("text/html")
+        assert b"requests_per_minute" in page
         await served.until(lambda: served.states()["alpha"] == "done")
         assert served.throttled() == 0
         served.check_truth("alpha", tmp_path)
@@ -130,3 +140,30 @@ async def test_a_pause_in_the_file_stops_dialing_until_it_is_lifted(
     with Journal.read(tmp_path / ".campaigner" / "alpha.sqlite3") as journal:
         kinds = [r[0] for r in journal.conn.execute("SELECT kind FROM run_log")]
     assert kinds.index("paused") < kinds.index("resumed")
+
+
+async def test_a_graceful_stop_then_a_new_serve_finishes_every_campaign(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    write(tmp_path, "alpha", phones(51, 40), rpm=30)
+    write(tmp_path, "beta", phones(52, 40), api="v3", rpm=30)
+    async with serve_sim(tmp_path) as served:
+        await trio.sleep(60.0)
+        assert set(served.states().values()) == {"running"}
+        await served.supervisor.stop()  # what SIGTERM does
+        stopped_at = trio.current_time()
+        placed = len(served.sim.calls())
+        assert 0 < placed < 80
+        await trio.sleep(600.0)  # stopped: nobody is dialed
+        assert len(served.sim.calls()) == placed
+        again = Supervisor(tmp_path, served.supervisor.host, poll=10.0, grace=30.0)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(again.run)
+            await served.until(lambda: {c.state for c in again.campaigns.values()} == {"done"})
+            nursery.cancel_scope.cancel()
+        assert served.throttled() == 0
+        for name in ("alpha", "beta"):
+            served.check_truth(name, tmp_path)
+        assert set(called(served.sim.calls())) == set(phones(51, 40) + phones(52, 40))
+        never_twice_at_once(served.sim.calls())
+        assert min(c.created_at for c in served.sim.calls()[placed:]) > stopped_at
