@@ -144,7 +144,7 @@ async def _serve(
     host = Host(
         settings=settings,
         dispatch=dispatch,
-        budget=FileBudget.for_account(settings.account_sid or "", lambda: clock.now().timestamp()),
+        budget=FileBudget.for_account(settings, lambda: clock.now().timestamp()),
         clock=clock,
         public_url=args.public_url,
         unreachable_timeout=args.unreachable_timeout,

@@ -55,6 +55,7 @@ from typing import Protocol
 
 import trio
 
+from campaigner.settings import ExotelSettings
 from campaigner.store.files import private_dir, tighten_fd, unwritable
 from campaigner.store.locks import lock_dir
 
@@ -176,9 +177,13 @@ def _count_last_minute(recent: deque[float]) -> int:
     return sum(1 for t in recent if t <= now)
 
 
-def budget_path(account: str) -> Path:
-    """The account's slot file: a digest, so no account SID shows in a directory listing."""
-    digest = hashlib.sha256(f"budget\0{account}".encode()).hexdigest()[:32]
+def budget_path(account: str, host: str = "") -> Path:
+    """The account's slot file: a digest, so no account SID shows in a directory listing.
+
+    ``host`` (the API base URL) is part of the key: one SID on two hosts (Exotel and a
+    simulator in a test or a benchmark) is two counters, never one.
+    """
+    digest = hashlib.sha256(f"budget\0{account}\0{host}".encode()).hexdigest()[:32]
     return lock_dir() / f"{digest}.budget"
 
 
@@ -205,9 +210,10 @@ class FileBudget:
         )
 
     @classmethod
-    def for_account(cls, account: str, epoch: Callable[[], float]) -> FileBudget:
-        """The budget file of ``account`` in the per-user lock directory."""
-        return cls(budget_path(account), account_rpm(), epoch)
+    def for_account(cls, settings: ExotelSettings, epoch: Callable[[], float]) -> FileBudget:
+        """The budget file of the settings' account (and host) in the per-user lock dir."""
+        path = budget_path(settings.account_sid or "", settings.v1_base)
+        return cls(path, account_rpm(), epoch)
 
     async def reserve(self) -> float:
         now_trio = trio.current_time()
@@ -454,9 +460,9 @@ class AccountGate:
         self.budget = budget
 
     @classmethod
-    def for_account(cls, account: str) -> AccountGate:
+    def for_account(cls, settings: ExotelSettings) -> AccountGate:
         """The account's file budget on the real clock (``trio.run`` without a mock)."""
-        return cls(FileBudget.for_account(account, time.time))
+        return cls(FileBudget.for_account(settings, time.time))
 
     async def acquire(self, purpose: str) -> None:
         await trio.sleep_until(await self.budget.reserve())

@@ -133,7 +133,7 @@ async def check_exotel(
     quiet = logging.getLogger("campaigner.exotel")
     level = quiet.level
     quiet.setLevel(logging.ERROR)
-    gate = AccountGate.for_account(settings.account_sid or "")  # Exotel counts them too
+    gate = AccountGate.for_account(settings)  # Exotel counts them too
     try:
         async with ExotelClient(
             settings, transport=transport, timeout=PROBE_TIMEOUT, max_tries=1, gate=gate

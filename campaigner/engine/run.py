@@ -195,8 +195,7 @@ async def _run(
     try:
         budget = options.account_budget
         if budget is None and not options.sandbox:
-            account = options.settings.account_sid or ""
-            budget = FileBudget.for_account(account, lambda: clock.now().timestamp())
+            budget = FileBudget.for_account(options.settings, lambda: clock.now().timestamp())
         # The client outlives the run's services: none can send on a closed client.
         async with (
             open_exotel(
@@ -366,6 +365,7 @@ def _recover(ctx: RunContext, tracker: Tracker) -> int:
     for row in ctx.journal.incomplete_records():
         if row.sid:
             tracker.track_record(row.id, row.sid)
+    tracker.recover_prices()  # v1 calls an earlier run closed without their price
     return len(ctx.registry)
 
 

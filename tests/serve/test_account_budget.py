@@ -150,6 +150,10 @@ async def test_a_stale_slot_clock_is_not_waited_for(
 def test_the_budget_file_name_hides_the_account(tmp_path: Path) -> None:
     assert "AC1234" not in str(budget_path("AC1234"))
     assert budget_path("AC1234") != budget_path("AC1235")
+    # one SID on two hosts (Exotel, a simulator) is two counters
+    assert budget_path("AC1234", "https://api.exotel.com") != budget_path(
+        "AC1234", "http://127.0.0.1:8765"
+    )
 
 
 CHILD = """
