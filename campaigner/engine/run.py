@@ -365,6 +365,7 @@ def _recover(ctx: RunContext, tracker: Tracker) -> int:
     for row in ctx.journal.incomplete_records():
         if row.sid:
             tracker.track_record(row.id, row.sid)
+    tracker.recover_prices()  # v1 calls an earlier run closed without their price
     return len(ctx.registry)
 
 

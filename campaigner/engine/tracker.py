@@ -40,6 +40,16 @@ EARLY_KEEP = 10_000  # callbacks kept in memory while waiting for their POST's a
 PROCESSING = 120.0
 RECORD_WAIT = 600.0  # seconds an unfinished record is waited for before it is taken as is
 _RESOLVED_BY = {"callback": "callback", "bulk": "poll", "details": "poll", "legs": "poll"}
+PRICE_RESUME = 86_400.0  # on resume, calls closed this recently without a price are asked again
+# v1 calls an earlier run closed without a price (it stopped before its last sweep): the
+# price of each is still at Exotel (bulk call details reach 31 days back by default)
+_UNPRICED = (
+    "SELECT c.id, c.sid, c.resolved_at FROM calls c WHERE c.sid IS NOT NULL AND c.open = 0 "
+    "AND c.resolved_at >= ? AND c.id NOT IN (SELECT e.call_id FROM events e "
+    "WHERE e.call_id IS NOT NULL AND e.at >= ? AND instr(e.payload, '\"Price\"') > 0 "
+    "AND json_valid(e.payload) AND coalesce(json_extract(e.payload, '$.Call.Price'), "
+    "json_extract(e.payload, '$.Price')) IS NOT NULL) ORDER BY c.id"
+)
 PRICE_TRIES = 3  # sweeps that find a call's record unfinished (or absent) before its price is
 # left unknown: Exotel prices a record when it finishes it, about PROCESSING after the call
 
@@ -358,6 +368,21 @@ class Tracker:
         """Keep asking for a connected call's late-finished record (also on resume)."""
         now = trio.current_time()
         self.incomplete[call_id] = (sid, now, -math.inf)
+
+    def recover_prices(self) -> int:
+        """On resume: queue the v1 calls an earlier run closed without a journaled price
+        (stopped before its last sweep), closed within ``PRICE_RESUME``. One pass over the
+        journal's recent events."""
+        ctx = self.ctx
+        if not api_version(ctx.loaded.campaign.api).priced_records:
+            return 0
+        since = ctx.now() - PRICE_RESUME
+        now = trio.current_time()
+        rows = ctx.journal.conn.execute(_UNPRICED, (since, since)).fetchall()
+        for call_id, sid, resolved_at in rows:
+            ended = ctx.clock.trio_at_epoch(float(resolved_at))
+            self.queue_price(int(call_id), str(sid), max(ended + PROCESSING, now))
+        return len(rows)
 
     def note_record_poll(self, call_id: int, now: float) -> None:
         sid, since, _ = self.incomplete[call_id]

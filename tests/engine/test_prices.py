@@ -24,7 +24,7 @@ from campaigner.report.summary import build_summary
 from campaigner.simulator import Scenario
 from campaigner.simulator.v1_wire import price
 from campaigner.store.journal import Journal
-from tests.engine.harness import Outcome, run_against_sim, write_campaign
+from tests.engine.harness import Outcome, run_against_sim, sim_host, write_campaign
 from tests.engine.test_polling_truth import AGENTS, CAMPAIGN, EVERY_KIND, contacts
 from tests.engine.truth import check_truth
 
@@ -188,3 +188,40 @@ async def test_v3_calls_are_never_swept_for_a_price(
     assert out.result.reason == "complete"
     assert not [r for r in out.sim.requests if r.kind in ("v1.calls", "v1.call")]
     assert spend_of(out).calls_priced == 0
+
+
+async def test_a_resumed_run_asks_for_the_prices_a_stopped_run_missed(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    """A run stopped abruptly (no last sweep) leaves calls its callbacks decided unpriced;
+    the next run asks for them, and every call ends priced."""
+    text = CAMPAIGN.format(
+        api="v1",
+        mode="agent_first",
+        agents=AGENTS,
+        contacts=contacts(24),
+        poll_after="30m",  # no polling round for prices to ride before the stop
+        give_up="2h",
+    )
+    path = write_campaign(tmp_path, text)
+    scenario = Scenario.model_validate({"seed": 7, "outcome_mix": EVERY_KIND})
+    journal_path = tmp_path / ".campaigner" / "polling-truth.sqlite3"
+    async with trio.open_nursery() as nursery:
+        host = await sim_host(nursery, scenario)
+        assert await host.run(path, stop_after=600.0) is None
+        with Journal.read(journal_path) as journal:
+            closed = [r[0] for r in journal.conn.execute("SELECT sid FROM calls WHERE open = 0")]
+            missed = set(closed) - set(journaled_prices(journal))
+        assert missed  # callbacks decided them and the stop came before any sweep
+        result = await host.run(path)
+        assert result is not None
+        assert result.reason == "complete"
+        with Journal.read(journal_path) as journal:
+            placed = [
+                r[0] for r in journal.conn.execute("SELECT sid FROM calls WHERE sid NOT NULL")
+            ]
+            prices = journaled_prices(journal)
+        truth = {sid: Decimal(f"{price(call):.3f}") for sid, call in host.sim.book.by_sid.items()}
+        for sid in placed:
+            assert prices.get(sid) == {truth[sid]}, sid
+        nursery.cancel_scope.cancel()
