@@ -41,14 +41,16 @@ PROCESSING = 120.0
 RECORD_WAIT = 600.0  # seconds an unfinished record is waited for before it is taken as is
 _RESOLVED_BY = {"callback": "callback", "bulk": "poll", "details": "poll", "legs": "poll"}
 PRICE_RESUME = 86_400.0  # on resume, calls closed this recently without a price are asked again
-# v1 calls an earlier run closed without a price (it stopped before its last sweep): the
-# price of each is still at Exotel (bulk call details reach 31 days back by default)
+# v1 calls an earlier run closed without a price (it stopped before its last sweep), not
+# given up on after PRICE_TRIES sweeps: the price of each is still at Exotel (bulk call
+# details reach 31 days back by default)
 _UNPRICED = (
     "SELECT c.id, c.sid, c.resolved_at FROM calls c WHERE c.sid IS NOT NULL AND c.open = 0 "
     "AND c.resolved_at >= ? AND c.id NOT IN (SELECT e.call_id FROM events e "
-    "WHERE e.call_id IS NOT NULL AND e.at >= ? AND instr(e.payload, '\"Price\"') > 0 "
-    "AND json_valid(e.payload) AND coalesce(json_extract(e.payload, '$.Call.Price'), "
-    "json_extract(e.payload, '$.Price')) IS NOT NULL) ORDER BY c.id"
+    "WHERE e.call_id IS NOT NULL AND e.at >= ? AND (e.effect = 'price_unknown' OR "
+    "instr(e.payload, '\"Price\"') > 0 AND json_valid(e.payload) AND "
+    "coalesce(json_extract(e.payload, '$.Call.Price'), json_extract(e.payload, '$.Price')) "
+    "IS NOT NULL)) ORDER BY c.id"
 )
 PRICE_TRIES = 3  # sweeps that find a call's record unfinished (or absent) before its price is
 # left unknown: Exotel prices a record when it finishes it, about PROCESSING after the call
@@ -226,6 +228,17 @@ class Tracker:
         if entry.tries >= PRICE_TRIES:
             del self.unpriced[call_id]
             log.info("no price for call %s after %d sweeps: unknown", entry.sid, entry.tries)
+            # Journaled, so that a later run does not ask for it again.
+            self.ctx.journal.record_event(
+                at=self.ctx.now(),
+                sid=entry.sid,
+                call_id=call_id,
+                source="bulk",
+                event="status",
+                status=None,
+                effect="price_unknown",
+                payload={},
+            )
             if not self.unpriced:
                 self.changed.set()
 

@@ -178,6 +178,11 @@ async def test_an_unfinished_record_is_asked_again_then_left_unknown(
     assert spend.calls_priced == 0
     assert spend.total is None
     assert spend.calls_unpriced == len(out.sim.calls())
+    with out.journal() as journal:  # given up on, so that the next run does not ask again
+        given_up = journal.conn.execute(
+            "SELECT count(DISTINCT call_id) FROM events WHERE effect = 'price_unknown'"
+        ).fetchone()[0]
+    assert given_up == len(out.sim.calls())
 
 
 async def test_v3_calls_are_never_swept_for_a_price(
