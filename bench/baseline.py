@@ -7,7 +7,7 @@ with ``GET Calls/<Sid>`` (round robin, the same sleep after each request) until 
 says it has ended; then the next batch. On a 429 it backs off as the FAQ says (1 s,
 doubling, at most 5 retries). It records each call's status, duration and end time the
 moment the status is final. A second, careful variant keeps polling a call until its
-record is finished (a real ``EndTime``), as exotel-api.md advises; it is reported too,
+record is finished (a real ``EndTime``), as docs/exotel/quirks.md advises; it is reported too,
 but "the baseline" is the plain loop.
 
 Both run in this process against the same in-process simulator scenario (seed 42, the
@@ -52,7 +52,7 @@ AGENTS = [f"+9199{i:08d}" for i in range(1, 601)]
 CALLER_IDS = ["+912241499102", "+918047091234", "+911139585476"]
 GAP = 60 / 200  # the FAQ's 200 requests/minute
 FINAL = {"completed", "failed", "busy", "no-answer", "canceled"}
-EPOCH_ZERO = "1970-01-01 05:30:00"  # exotel-api.md: the v1 record is finished late
+EPOCH_ZERO = "1970-01-01 05:30:00"  # docs/exotel/quirks.md: the v1 record is finished late
 
 
 def contacts(n: int) -> list[str]:
@@ -114,7 +114,7 @@ class FaqLoop:
                 answer = await self.send("GET", f"{self.base}/{sid}.json")
                 call = answer.json().get("Call", {}) if answer.status_code == 200 else {}
                 if self.careful and call.get("EndTime") == EPOCH_ZERO:
-                    continue  # exotel-api.md: "Don't finalise talk time until EndTime is real"
+                    continue  # docs/exotel/quirks.md: no talk time until EndTime is real
                 if call.get("Status") in FINAL:
                     pending.remove(sid)
                     self.record(call)

@@ -5,7 +5,8 @@ the same way: ``normalise("098765 43210") == normalise("+91-98765-43210")``. Par
 uses the phonenumbers library; a fast path handles the overwhelmingly common Indian
 shapes (``+91`` + 10 digits, ``0`` + 10 digits, 10 digits) with one validity check
 instead of a full parse, because a million-row contact file must validate in seconds
-(stack.md section 8: a full parse costs about 30 us; the fast path about 2 us).
+(measured: a full parse costs about 30 us; the fast path about 2 us; see
+docs/benchmarks.md for the front door's figures).
 """
 
 from __future__ import annotations
@@ -130,7 +131,7 @@ def _parse(raw: str, default_region: str) -> str:
 def national(e164: str) -> str:
     """The national form Exotel echoes back (``"+919876543210"`` -> ``"09876543210"``).
 
-    # exotel-api.md: "Numbers come back in 0-prefixed national form (09XXXXXXXXX)
+    # docs/exotel/quirks.md: "Numbers come back in 0-prefixed national form (09XXXXXXXXX)
     # even when E.164 was sent, and PhoneNumberSid is the ExoPhone number itself."
     """
     return _national(e164)

@@ -16,7 +16,7 @@ from campaigner.errors import ConfigError
 
 Region = Literal["singapore", "mumbai"]
 
-# reference/exotel-api.md, "Hosts, auth, limits".
+# docs/exotel/basics.md.
 REGION_HOSTS: dict[str, tuple[str, str]] = {
     "singapore": ("https://api.exotel.com", "https://ccm-api.exotel.com"),
     "mumbai": ("https://api.in.exotel.com", "https://ccm-api.in.exotel.com"),

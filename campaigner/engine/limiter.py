@@ -4,7 +4,8 @@ Why: Exotel allows 200 requests/minute per account and answers 429 beyond it.
 Grants are spaced exactly ``60 / requests_per_minute`` seconds apart (GCRA with a
 burst of one), so no rolling 60 s holds more than ``requests_per_minute`` requests
 and no second more than ``ceil(rpm / 60)``. Each grant is one absolute
-``trio.sleep_until``, which stays exact under ``MockClock`` (notes/stack.md, s. 4).
+``trio.sleep_until``, which stays exact under ``MockClock`` (a float token bucket that sleeps for
+its deficit spins forever there).
 
 Waiters are served by priority: polls and reconciliation first (tracking calls in
 flight must never starve), then health checks, then DND lookups, then dials. The

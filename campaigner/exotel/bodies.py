@@ -1,6 +1,6 @@
 """Turn an Exotel answer body into plain Python data: JSON, or v1's XML.
 
-exotel-api.md: v1 answers XML (``<TwilioResponse>`` root) unless ``.json`` is appended,
+docs/exotel/basics.md: v1 answers XML (``<TwilioResponse>`` root) unless ``.json`` is appended,
 and error bodies may come as XML even then (the NDNC fixture). Both become the same
 nested dict so one set of models reads either.
 """

@@ -6,7 +6,7 @@ Anything malformed (bad JSON, wrong types, no call SID, not UTF-8, oversized) ra
 :class:`campaigner.errors.CallbackError` with a one-line message, and nothing else does
 escape: a receiver can answer 400 and carry on.
 
-exotel-api.md: callbacks arrive late, twice, out of order or never; deduplicating on
+docs/exotel/quirks.md: callbacks arrive late, twice, out of order or never; deduplicating on
 (CallSid, event) and keeping terminal states sticky is the receiver's job, not this one's.
 """
 
@@ -131,7 +131,7 @@ def recording_allowed(url: str | None, extra_hosts: tuple[str, ...] = ()) -> boo
 
 
 def _fields(body: bytes, content_type: str, query: str, method: str) -> dict[str, object]:
-    # The callback URL is called "exactly as given, query string included" (exotel-api.md),
+    # The callback URL is called "exactly as given, query string included" (docs/exotel/quirks.md),
     # so a query usually holds our own token: it is read only for a GET or an empty body.
     forms.check_size(body)
     if method == "GET" or not body.strip():

@@ -1,6 +1,6 @@
 """Map an Exotel answer to the campaigner exception tree, by HTTP status first.
 
-exotel-api.md: "A 401 or 429 body may not be JSON at all: classify errors by HTTP status
+docs/exotel/quirks.md: "A 401 or 429 body may not be JSON at all: classify errors by HTTP status
 first, treat the body as optional". The body only refines the class (NDNC in a 403, code
 10706 in a 409) and supplies Exotel's code and message: v1 ``RestException`` in JSON or
 XML, the v2/v3 envelope's ``error_data``, or a short text taken from anything else.
@@ -54,7 +54,7 @@ _NDNC_NUMBER = re.compile(r"\bcall to \[([^\]]{1,40})\]", re.IGNORECASE)
 def ndnc_number(message: str) -> str | None:
     """The number a 403 NDNC refusal names, as Exotel wrote it, or None.
 
-    exotel-api.md: "Call to [<number>] cannot be made because of TRAI NDNC regulations".
+    docs/exotel/quirks.md: "Call to [<number>] cannot be made because of TRAI NDNC regulations".
     Exotel checks both legs, so the number may be the agent's rather than the contact's.
     """
     match = _NDNC_NUMBER.search(message)
@@ -66,7 +66,7 @@ def error_class(status: int, code: str | None, message: str) -> type[ExotelError
     if status == 401:
         return AuthError
     if status == 403:
-        # exotel-api.md: a DND number gets 403 "... cannot be made because of TRAI NDNC ..."
+        # docs/exotel/quirks.md: a DND number gets 403 "... cannot be made because of TRAI NDNC ..."
         return DndRefusedError if "NDNC" in message.upper() else ForbiddenError
     if status in (404, 409) and code == AGENT_BUSY_CODE:
         # 002's error table lists 10706 "User device is currently busy" under 409 and 404.

@@ -38,7 +38,7 @@ from campaigner.settings import ExotelSettings
 __all__ = ["ExotelClient", "OpenGate", "RequestGate"]  # the gate protocol lives in sending
 
 USER_AGENT = f"campaigner/{__version__}"
-# stack.md: hypercorn closes idle connections after 5 s; expiring ours at 2 s avoids
+# hypercorn closes idle connections after 5 s; expiring ours at 2 s avoids
 # sending on a connection the server is closing (a RemoteProtocolError race at exactly 5 s).
 KEEPALIVE_EXPIRY = 2.0
 CONNECT_TIMEOUT = 5.0
@@ -157,7 +157,7 @@ class ExotelClient:
     ) -> list[CallObservation]:
         """v1 bulk call details, following ``Metadata.NextPageUri`` to the end.
 
-        exotel-api.md: "Bulk call details never return ongoing calls": a SID missing from
+        docs/exotel/quirks.md: "Bulk call details never return ongoing calls": a SID missing from
         the result is still in progress, not lost. Paging stops when the next URI is null
         or missing, its cursor repeats, a page is empty, or after ``max_pages``. More than
         100 SIDs is a ValueError: the caller batches.

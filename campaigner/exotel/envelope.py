@@ -1,6 +1,6 @@
 """The v2/v3 answer envelope: ``{request_id, method, http_code, metadata, response}``.
 
-exotel-api.md: ``response`` is a list for some endpoints and an object for others; each
+docs/exotel/quirks.md: ``response`` is a list for some endpoints and an object for others; each
 item is ``{code, error_data, status: success|failure, <payload>}``; HTTP 200 can carry an
 inner ``code: 409, status: failure``, and HTTP 207 carries per-item results. So success is
 decided per item, never from the HTTP status alone.

@@ -1,4 +1,4 @@
-"""API versions behind one interface, chosen from an explicit registry (STYLE habit 8).
+"""API versions behind one interface, chosen from an explicit registry.
 
 A campaign says ``api: v1`` or ``api: v3``; everything that differs between versions
 (request builders, answer and callback parsers, which host, the options each has, how

@@ -1,13 +1,14 @@
 """Send WireRequests: the gate before every send, safe retries, errors translated here.
 
-exotel-api.md (FAQ): on 429 back off exponentially from 1 s, doubling, at most 5 tries;
+docs/exotel/basics.md: on 429 back off exponentially from 1 s, doubling, at most 5 tries;
 5xx "retry after a delay". That holds for GETs only. A connect POST is sent exactly once:
 if its answer is lost after the request may have left, or is anything but one of Exotel's
 own refusals (a proxy's 408 or 499, a 5xx), the call may exist, and dialing again could
 ring a customer twice; it raises OutcomeUnknownError so the engine can reconcile through
 bulk call details instead.
 
-Every httpx exception is translated here and chained as ``__cause__`` (STYLE habit 5);
+Every httpx exception is translated here and chained as ``__cause__``
+(foreign errors are translated at the seam);
 nothing above this module sees an httpx type. Credentials never reach a message: they
 are not in URLs (httpx ``auth=`` adds the header) and every text is scrubbed anyway.
 """

@@ -1,4 +1,4 @@
-"""Exotel v1 wire format: the connect form and the GET requests (exotel-api.md, "v1").
+"""Exotel v1 wire format: the connect form and the GET requests (docs/exotel/v1.md).
 
 v1 paths are ``/v1/Accounts/<sid>/...`` on the v1/v2 host; ``.json`` is appended so that
 Exotel answers JSON instead of XML. Only this module knows the v1 field names.
@@ -22,13 +22,13 @@ from campaigner.exotel.wire import (
 
 ACCEPT_JSON = (("Accept", "application/json"),)
 
-# exotel-api.md, v1 connect: StreamBegin is Leg1Connect / Leg2Connect.
+# docs/exotel/v1.md, v1 connect: StreamBegin is Leg1Connect / Leg2Connect.
 _STREAM_BEGIN = {"from_leg_connect": "Leg1Connect", "to_leg_connect": "Leg2Connect"}
 _PLAYBACK_TO = {"callee": "Callee", "both": "Both"}
 
-MAX_BULK_SIDS = 100  # exotel-api.md: "Sid=a,b,c (comma list, 20 recommended, 100 max)"
-MAX_BULK_NUMBERS = 5  # exotel-api.md: "To, From, PhoneNumber (<=5 each)"
-MAX_PAGE_SIZE = 100  # exotel-api.md: "PageSize (default 50, max 100)"
+MAX_BULK_SIDS = 100  # docs/exotel/v1.md: "Sid=a,b,c (comma list, 20 recommended, 100 max)"
+MAX_BULK_NUMBERS = 5  # docs/exotel/v1.md: "To, From, PhoneNumber (<=5 each)"
+MAX_PAGE_SIZE = 100  # docs/exotel/v1.md: "PageSize (default 50, max 100)"
 
 
 def _seg(value: str) -> str:
@@ -86,7 +86,7 @@ def build_connect(spec: CallSpec, *, account_sid: str, base: str) -> WireRequest
 
 
 def _refuse_v3_only(spec: CallSpec) -> None:
-    # A guard: the campaign validator rejects these earlier (exotel-api.md, v1 connect has
+    # A guard: the campaign validator rejects these earlier (docs/exotel/v1.md, v1 connect has
     # no state management, no end playback, no callback method).
     if spec.state_management:
         raise ValueError("v1 connect has no state_management; use api: v3")
@@ -107,7 +107,7 @@ def _second_leg(spec: CallSpec, account_sid: str) -> list[tuple[str, str | None]
 def _callback_fields(spec: CallSpec) -> list[tuple[str, str | None]]:
     if spec.status_callback_url is None:
         return []
-    # exotel-api.md: send the indexed form StatusCallbackEvents[0]=terminal; public
+    # docs/exotel/quirks.md: send the indexed form StatusCallbackEvents[0]=terminal; public
     # integrations add [1]=answered to receive v1 answered callbacks.
     events = [("StatusCallbackEvents[0]", "terminal")]
     if "answered" in spec.callback_events:
@@ -198,7 +198,7 @@ def build_bulk(
 def next_cursor(next_page_uri: object) -> Cursor | None:
     """The ``After``/``Before`` cursor inside ``Metadata.NextPageUri``, or ``None`` at the end.
 
-    exotel-api.md: "Uri has several shapes: never build URLs from it", so only the cursor
+    docs/exotel/quirks.md: "Uri has several shapes: never build URLs from it", so only the cursor
     is taken and the request is rebuilt from our own filters.
     """
     if not isinstance(next_page_uri, str) or not next_page_uri.strip():

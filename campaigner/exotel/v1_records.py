@@ -69,7 +69,7 @@ class DetailLeg(_V1):
 
 
 class Details(_V1):
-    """``?details=true`` adds these (exotel-api.md, "What public integrations add")."""
+    """``?details=true`` adds these (docs/exotel/quirks.md)."""
 
     conversation_duration: Count = None
     leg1_status: Lower = None
@@ -104,14 +104,14 @@ class V1Call(_V1):
     def observation(self, source: ObservationSource, raw: dict[str, object]) -> CallObservation:
         """What this record says about the call.
 
-        exotel-api.md: "The v1 Call record is finished late": ``Status: completed`` can
+        docs/exotel/quirks.md: "The v1 Call record is finished late": ``Status: completed`` can
         come with epoch-zero ``EndTime`` and null ``Duration``/``Price`` for a while, so
         the record is complete only once both are real.
         """
         terminal = self.status in TERMINAL_STATUSES
         details = self.details
         complete = terminal and self.end_time is not None and self.duration is not None
-        # exotel-api.md: "Don't finalise talk time until `EndTime` is real": Details may
+        # docs/exotel/quirks.md: "Don't finalise talk time until `EndTime` is real": Details may
         # carry a ConversationDuration (0 mid-call) before the record is finished.
         talk_time = details.conversation_duration if details and complete else None
         return CallObservation(

@@ -1,6 +1,6 @@
 """Exotel v3 (CCM) wire format: the JSON connect body and the GET requests.
 
-v3 paths are ``/v3/accounts/<sid>/calls[...]`` on the CCM host (exotel-api.md, "v3").
+v3 paths are ``/v3/accounts/<sid>/calls[...]`` on the CCM host (docs/exotel/v3.md).
 Only this module knows the v3 field names.
 """
 

@@ -1,7 +1,7 @@
 """Lenient readers for the scalar values Exotel sends, as pydantic annotated types.
 
-Exotel's answers drift in type from one answer to the next (exotel-api.md, "What public
-integrations add"): ``Duration`` is ``"17"``, ``17`` or null; ``Price`` ``"1.500"``, ``0``
+Exotel's answers drift in type from one answer to the next (docs/exotel/quirks.md,
+"Field types drift"): ``Duration`` is ``"17"``, ``17`` or null; ``Price`` ``"1.500"``, ``0``
 or null; empty fields are ``null`` or ``""``; ``AnsweredBy`` is ``human``, ``HUMAN`` or null;
 and an end time that is not known yet is the epoch-zero placeholder. Each reader below
 accepts exactly those variants and rejects anything else, so a field that is truly
@@ -76,7 +76,7 @@ def to_exotel_time(value: object) -> datetime | None:
     """An Exotel time as an aware datetime, or ``None`` when unset or a placeholder.
 
     v1 sends ``YYYY-MM-DD HH:mm:ss`` with no offset, in account-local time (IST for
-    Indian accounts); v3 adds ``+05:30``. exotel-api.md: ``EndTime``/``end_time`` of a call
+    Indian accounts); v3 adds ``+05:30``. docs/exotel/quirks.md: ``EndTime``/``end_time`` of a call
     not yet finished (or whose record is finished late) is ``1970-01-01 05:30:00[+05:30]``,
     epoch zero in IST: that means "not yet", never a date, so any 1970-or-earlier time
     becomes ``None`` (no Exotel call predates 1970).

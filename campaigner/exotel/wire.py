@@ -1,4 +1,4 @@
-"""A request as it will be sent, built apart from sending it (STYLE habit 9).
+"""A request as it will be sent, built apart from sending it.
 
 :class:`WireRequest` is pure data: the client turns it into an httpx request, and
 ``campaigner plan --show N`` prints it with :meth:`WireRequest.render`. It never holds

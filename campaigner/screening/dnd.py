@@ -2,7 +2,7 @@
 
 India's NDNC registry (TRAI) forbids commercial calls to registered numbers; Exotel
 reports membership through v1 number metadata (``DND: Yes | No | Unavailable``) and
-refuses a connect to such a number with a 403 (exotel-api.md). The policy:
+refuses a connect to such a number with a 403 (docs/exotel/quirks.md). The policy:
 
 - ``skip``: numbers on the registry are never dialed (outcome ``skipped``, reason ``dnd``);
 - ``only_transactional``: they are dialed only when the campaign's calls are
@@ -19,7 +19,7 @@ from typing import Literal
 
 DndPolicy = Literal["skip", "call", "only_transactional"]
 
-# Number metadata covers Indian numbers only (exotel-api.md: "Indian numbers only").
+# Number metadata covers Indian numbers only (docs/exotel/v1.md: "Indian numbers only").
 INDIAN_PREFIX = "+91"
 
 

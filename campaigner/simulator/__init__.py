@@ -1,6 +1,6 @@
 """A faithful local Exotel: the same paths, formats, quirks, limits and callbacks.
 
-Written from ``../shared/reference/exotel-api.md`` and the pages beside it, importing
+Written from docs/exotel/README.md and the pages beside it, importing
 nothing from ``campaigner.exotel`` so that a misunderstanding in the client is never
 mirrored here. See docs/simulator.md for scenarios and faults.
 

@@ -1,12 +1,12 @@
 """Status callbacks: which events a call owes, and the exact request for each.
 
-v1 (003 page and exotel-api.md): POSTed to ``StatusCallback`` as multipart/form-data
+v1 (003 page and docs/exotel/v1.md): POSTed to ``StatusCallback`` as multipart/form-data
 unless ``StatusCallbackContentType=application/json``; the basic four fields always,
 the terminal fields and ``Legs`` when ``terminal`` is subscribed, ``answered`` events
 when subscribed. v3 (002): one request per subscribed event with its own method and
 content type; JSON nests ``event_details``/``call_details``, forms and GET query strings
 carry the same nesting flattened with brackets. Nothing is signed or authenticated and
-the URL is called exactly as given (exotel-api.md, "What public integrations add").
+the URL is called exactly as given (docs/exotel/quirks.md).
 
 Events are coded ``index * 4 + e`` with ``e`` 1 = first leg answered, 2 = second leg
 answered, 3 = terminal; ``index`` is the v3 ``status_callback`` entry (0 for v1).
@@ -100,13 +100,13 @@ def _v1_payload(call: SimCall, code: int, scenario: Scenario, as_json: bool) -> 
         }
 
     def num(value: int) -> int | str:
-        # exotel-api.md: "In JSON callbacks `ConversationDuration` and `OnCallDuration` are
+        # docs/exotel/quirks.md: "In JSON callbacks `ConversationDuration` and `OnCallDuration` are
         # integers; in form bodies everything is text."
         return value if as_json else str(value)
 
     if terminal:
         legs = [(call.leg1, call.leg1_on), (call.leg2, call.talk)]
-    else:  # exotel-api.md: answered: Legs[0] in-progress, Legs[1] empty, then in-progress
+    else:  # docs/exotel/quirks.md: answered: Legs[0] in-progress, Legs[1] empty, then in-progress
         legs = [("in-progress", 0), ("in-progress" if code & 3 == ANSWERED_2 else "", 0)]
     body: dict[str, Any] = {
         "CallSid": call.sid,

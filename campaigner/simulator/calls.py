@@ -113,7 +113,7 @@ class CallBook:
     # ---- creation --------------------------------------------------------------------
 
     def new_sid(self) -> str:
-        """32 lower-case alphanumerics, as real SIDs are (exotel-api.md: not hex)."""
+        """32 lower-case alphanumerics, as real SIDs are (docs/exotel/quirks.md: not hex)."""
         while True:
             number = self._sid_rng.getrandbits(166)  # 36**32 > 2**165
             chars = []

@@ -2,7 +2,7 @@
 
 v1 writes ``YYYY-MM-DD HH:mm:ss`` account-local (IST for Indian accounts); v3 adds the
 offset (``+05:30``); heartbeats and v2 use RFC 3339 in UTC. Both APIs show an unfinished
-end time as epoch zero in IST (exotel-api.md: ``EndTime: "1970-01-01 05:30:00"``,
+end time as epoch zero in IST (docs/exotel/quirks.md: ``EndTime: "1970-01-01 05:30:00"``,
 ``end_time`` ``"1970-01-01 05:30:00+05:30"``).
 """
 

@@ -108,7 +108,7 @@ class Dispatcher:
             self.stats.dropped += 1
             return
         if code & 3 != TERMINAL and rng.random() < faults.callback_reorder:
-            # exotel-api.md: "a stale `answered` can come after the terminal event"
+            # docs/exotel/quirks.md: "a stale `answered` can come after the terminal event"
             due = self.book.at(call, call.end + 1)
             self.stats.reordered += 1
         elif rng.random() < faults.callback_delay:

@@ -146,7 +146,7 @@ def _direction(status: Health, checked: str, alternates: list[str] | None) -> di
 def _heartbeat(
     stamp: str, status: str, incoming: list[str], outgoing: list[str], data: dict[str, Any]
 ) -> dict[str, Any]:
-    # exotel-api.md: "with nothing affected, `incoming_affected`/`outgoing_affected` are null"
+    # docs/exotel/quirks.md: with nothing affected, the *_affected lists are null
     return {
         "timestamp": stamp,
         "status_type": status,

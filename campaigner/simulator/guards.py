@@ -1,7 +1,7 @@
 """Refusals before an endpoint runs: auth (401), rate limit (429), and error styles.
 
 Each API version writes errors its own way: v1 a RestException (JSON or XML), v2 and v3
-an envelope with ``error_data``. exotel-api.md: "A 401 or 429 body may not be JSON at
+an envelope with ``error_data``. docs/exotel/quirks.md: "A 401 or 429 body may not be JSON at
 all ... expect no `Retry-After` header": the ``plain_401``/``plain_429`` faults answer
 with a text body instead, and no answer carries ``Retry-After``.
 """

@@ -1,6 +1,6 @@
 """Rate limiting as Exotel applies it: a per-account budget over a rolling window.
 
-exotel-api.md: "200 requests/minute per account for v1 and v2 ... treat v3 as sharing
+docs/exotel/basics.md: "200 requests/minute per account for v1 and v2 ... treat v3 as sharing
 the same account budget. Over it: HTTP 429", and "GET ExoPhone details (v2) is throttled
 separately". A rolling window (not a fixed minute, not a token bucket) is the strictest
 reading: the 201st request inside any 60 s span is refused. Refused requests do not use

@@ -1,7 +1,7 @@
 """Load a scenario YAML file, reporting every problem as ``file:line:col: key: message``.
 
 ruamel's round-trip loader keeps positions (``.lc``); pydantic's error ``loc`` is walked
-through them (stack.md, section 6). Problems are raised together as
+through them to a file:line:col, as the campaign loader does. Problems are raised together as
 :class:`campaigner.errors.CampaignInvalid`, whose ``problems`` the command line prints
 one per line.
 """

@@ -1,7 +1,7 @@
 """Phone numbers as the simulator sees them: E.164 inside, 0-prefixed national outside.
 
 Clients send E.164 (or any Indian format); Exotel echoes numbers back in 0-prefixed
-national form (exotel-api.md: "Numbers come back in 0-prefixed national form
+national form (docs/exotel/quirks.md: "Numbers come back in 0-prefixed national form
 (`09XXXXXXXXX`) even when E.164 was sent"). Everything the simulator stores or matches
 is E.164, so a bulk filter in E.164 finds a record shown as ``09...``.
 
@@ -67,7 +67,7 @@ def is_indian(e164: str) -> bool:
 
 @lru_cache(maxsize=4096)
 def is_mobile(e164: str) -> bool:
-    """Mobile or fixed line, from numbering-plan data (stack.md: never from the first digit:
+    """Mobile or fixed line, from numbering-plan data (never from the first digit:
     ``+918041234567`` is a Bangalore landline)."""
     kind = phonenumbers.number_type(phonenumbers.parse(e164))
     return kind in (

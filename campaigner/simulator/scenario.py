@@ -64,7 +64,7 @@ class Account(_Model):
 
 
 class RateLimit(_Model):
-    """Per-account budget over a rolling window (exotel-api.md: 200 requests/minute)."""
+    """Per-account budget over a rolling window (docs/exotel/basics.md: 200 requests/minute)."""
 
     requests: int = Field(200, ge=1)
     window: float = Field(60.0, gt=0)  # real seconds, never scaled

@@ -7,7 +7,7 @@ leg. What a GET shows or a callback carries at trio time ``t`` is a function of
 ``(t - created) * time_scale`` only, so 300k calls cost no tasks and GETs always agree
 with callbacks.
 
-Leg outcomes are decided per leg (exotel-api.md: Exotel "Dials `From` first; when it
+Leg outcomes are decided per leg (docs/exotel/README.md: Exotel "Dials `From` first; when it
 answers, dials `To`"), so agent-first and contact-first campaigns both work: the first
 leg is ``From`` whoever it is.
 """

@@ -3,7 +3,7 @@
 Validation follows the 003 parameter table; where the pages are silent the simulator
 picks the closest documented behaviour (docs/simulator.md lists those choices): an
 unknown ``CallerId`` is a 400 (a bad parameter value, like every other one), a number on
-the NDNC registry is a 403 RestException (exotel-api.md), a number that does not parse
+the NDNC registry is a 403 RestException (docs/exotel/quirks.md), a number that does not parse
 is a 400.
 """
 
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from campaigner.simulator.routes import Ctx
 
 MAX_TIME_LIMIT = 14400  # 003: "max. 14400 i.e. 4 hours"
-MAX_CUSTOM_FIELD = 128  # exotel-api.md: "at most 128 characters per newer pages"
+MAX_CUSTOM_FIELD = 128  # docs/exotel/quirks.md: "at most 128 characters per newer pages"
 _CHOICES = {
     "RecordingChannels": ("single", "dual"),
     "RecordingFormat": ("mp3", "mp3-hq"),
@@ -51,7 +51,7 @@ def _form(request: httpx.Request) -> tuple[dict[str, str], list[str]]:
     fields: dict[str, str] = {}
     events: list[str] = []
     for key, value in parse_qsl(request.content.decode(errors="replace"), keep_blank_values=True):
-        # exotel-api.md: "`StatusCallbackEvents[0]=…` is the documented form; some clients
+        # docs/exotel/quirks.md: "`StatusCallbackEvents[0]=…` is the documented form; some clients
         # send `StatusCallbackEvents[]=…`": accept both.
         if _EVENTS_KEY.match(key) or key == "StatusCallbackEvents":
             events.append(value)
@@ -109,7 +109,7 @@ def _options(fields: dict[str, str], events: list[str]) -> CallOptions:
 
 
 def _ndnc(e164: str) -> str:
-    # exotel-api.md: connect answers HTTP 403 "Call to [<number>] cannot be made because of
+    # docs/exotel/quirks.md: connect answers HTTP 403 "Call to [<number>] cannot be made because of
     # TRAI NDNC regulations".
     return f"Call to [{national(e164)}] cannot be made because of TRAI NDNC regulations"
 
@@ -153,7 +153,7 @@ async def call_details(sim: Simulator, ctx: Ctx) -> httpx.Response:
     """``GET /v1/Accounts/<sid>/Calls/<CallSid>[.json][?details=true]``."""
     call = sim.book.by_sid.get(ctx.groups[1])
     if call is None:
-        # exotel-api.md: "Unknown CallSid: HTTP 404 ... "No matching results""
+        # docs/exotel/quirks.md: "Unknown CallSid: HTTP 404 ... "No matching results""
         return rest_exception(404, "No matching results", ctx.as_json)
     x = sim.book.offset(call, ctx.now)
     record = call_record(call, x, sim.scenario)

@@ -3,7 +3,7 @@
 001 page: ``Sid`` (at most 100), ``DateCreated`` (``gte:...;lte:...``, one month at
 most; last 31 days when absent), ``To``/``From``/``PhoneNumber`` (at most 5 each),
 ``Status``, ``Direction``, ``Duration``, ``Price``, ``PageSize`` (default 50, max 100),
-``SortBy=DateCreated:asc`` (default descending). exotel-api.md: "Bulk call details never
+``SortBy=DateCreated:asc`` (default descending). docs/exotel/quirks.md: "Bulk call details never
 return ongoing calls", and numbers match after normalising (records show ``09...``,
 filters come in E.164). A cursor is the SID of the page's edge record.
 """
@@ -172,7 +172,7 @@ def _select(sim: Simulator, ctx: Ctx, query: Query) -> list[SimCall]:
     for call in _candidates(sim, query):
         x = book.offset(call, ctx.now)
         if x < call.end:
-            continue  # exotel-api.md: "Bulk call details never return ongoing calls"
+            continue  # docs/exotel/quirks.md: "Bulk call details never return ongoing calls"
         shown = "completed" if pending_completed and x < call.end + finalize else call.status
         if query.matches(call, shown):
             rows.append(call)

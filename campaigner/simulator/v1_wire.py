@@ -1,6 +1,6 @@
 """v1 wire formats: the ``Call`` record over time, ``Details``, XML, RestException.
 
-Everything follows 003/001 and exotel-api.md, including the quirks a client must
+Everything follows 003/001 and docs/exotel/quirks.md, including the quirks a client must
 survive: numbers echoed in 0-prefixed national form, ``PhoneNumberSid`` = the ExoPhone
 number, ``Uri`` in several shapes, ``Duration``/``Price`` whose types drift, and the
 late-finished record (``EndTime`` epoch zero, ``Duration``/``Price`` null for
@@ -71,7 +71,7 @@ def price(call: SimCall) -> float:
 
 
 def _uri(call: SimCall, account_sid: str) -> str:
-    # exotel-api.md: "`Uri` has several shapes: never build URLs from it."
+    # docs/exotel/quirks.md: "`Uri` has several shapes: never build URLs from it."
     shape = (call.drift >> DRIFT_URI_SHIFT) % 3
     if shape == 0:
         return f"/v1/Accounts/{account_sid}/Calls/{call.sid}"
@@ -81,14 +81,14 @@ def _uri(call: SimCall, account_sid: str) -> str:
 
 
 def _answered_by(call: SimCall) -> str | None:
-    # exotel-api.md: "`AnsweredBy` is `human`, `HUMAN` or null".
+    # docs/exotel/quirks.md: "`AnsweredBy` is `human`, `HUMAN` or null".
     if not call.talk or not call.drift & DRIFT_ANSWERED_BY:
         return None
     return "HUMAN" if call.drift & DRIFT_ANSWERED_BY_UPPER else "human"
 
 
 def _final_values(call: SimCall, sid: str) -> dict[str, Any]:
-    # exotel-api.md: "`Duration` is "17", 17 or null; `Price` "1.500", 0 or null".
+    # docs/exotel/quirks.md: "`Duration` is "17", 17 or null; `Price` "1.500", 0 or null".
     cost = price(call)
     return {
         "EndTime": v1_date(call.wall0 + call.end),
@@ -107,7 +107,7 @@ def call_record(
     pending = ended and x < call.end + scenario.timing.record_finalize_delay
     status = "in-progress" if posted else v1_status_at(call, x)
     if pending and scenario.faults.pending_status == "completed":
-        # exotel-api.md: "`Status: completed` can come with `EndTime: "1970-01-01 05:30:00"`"
+        # docs/exotel/quirks.md: `Status: completed` with an epoch-zero `EndTime`
         status = "completed"
     created = v1_date(call.wall0)
     record: dict[str, Any] = {
@@ -137,7 +137,7 @@ def call_record(
 
 
 def details(call: SimCall, x: float) -> dict[str, Any]:
-    """``Details`` added by ``?details=true`` (exotel-api.md, last section)."""
+    """``Details`` added by ``?details=true`` (docs/exotel/quirks.md)."""
     leg1, leg2 = legs_at(call, x)
     ended = x >= call.end
     return {
@@ -182,7 +182,7 @@ def to_xml(body: dict[str, Any]) -> str:
 
 
 def respond(status: int, body: dict[str, Any], as_json: bool) -> httpx.Response:
-    """A v1 answer: JSON with ``.json`` in the path, XML without (exotel-api.md)."""
+    """A v1 answer: JSON with ``.json`` in the path, XML without (docs/exotel/basics.md)."""
     if as_json:
         return httpx.Response(
             status, content=json.dumps(body), headers={"Content-Type": "application/json"}

@@ -1,6 +1,6 @@
 """v3 (and v2) wire formats: the envelope, ``call_details`` over time, ``leg_details``.
 
-Quirks from 002 and exotel-api.md kept on purpose: ``direction`` is ``outbound`` (not
+Quirks from 002 and docs/exotel/quirks.md kept on purpose: ``direction`` is ``outbound`` (not
 ``outbound-api``), the POST answer's ``virtual_number`` is local (``0224...``) while GETs
 and callbacks use E.164, an active call's ``end_time`` is epoch zero
 (``1970-01-01 05:30:00+05:30``), and ``total_duration`` may be null on a terminal call

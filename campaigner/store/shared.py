@@ -15,7 +15,7 @@ intent in the journal), a busy timeout, ``0600`` like the journal, and every
 read-then-write (the frequency check that records a call) in one ``BEGIN IMMEDIATE``
 transaction, which takes the write lock before reading. Writes are single rows and hold
 the lock for microseconds. Calls are made directly from the trio thread, like the
-journal's (notes/stack.md, section 5).
+journal's (single-row commits take microseconds, so no thread is needed).
 """
 
 from __future__ import annotations
@@ -294,7 +294,7 @@ class SharedState:
     def record_heartbeat(self, account: str, beat: Heartbeat, received_at: float) -> str:
         """Journal a heartbeat: ``new`` (the newest yet), ``repeat`` or ``stale`` (older).
 
-        exotel-api.md: Exotel retries a heartbeat until answered 200, so repeats are
+        docs/exotel/health.md: Exotel retries a heartbeat until answered 200, so repeats are
         normal; ``timestamp`` identifies one and orders them.
         """
         stamp = beat.timestamp.timestamp()

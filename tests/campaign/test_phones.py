@@ -98,7 +98,7 @@ def test_is_sip(uri: str, expected: bool) -> None:
     assert is_sip(uri) is expected
 
 
-# Indian mobiles in allocated ranges (stack.md section 8): 9xxxxxxxxx, 7xxxxxxxxx, 8xxxxxxxxx.
+# Indian mobiles in allocated ranges: 9xxxxxxxxx, 7xxxxxxxxx, 8xxxxxxxxx.
 mobiles = st.from_regex(r"\A[6-9][0-9]{9}\Z")
 separators = st.sampled_from(["", " ", "-", "  ", " - "])
 prefixes = st.sampled_from(["", "0", "+91", "+91 ", "0091", "0091 ", "91", "+91-", "(+91) "])

@@ -1,7 +1,7 @@
 """Every call option of a campaign file, compiled to the exact Exotel request.
 
 The golden files are the requests as they go on the wire; the field names are checked
-against the reference's lists (exotel-api.md: v1 connect table, v3 POST body), so a
+against the reference's lists (docs/exotel/v3.md: v1 connect table, v3 POST body), so a
 renamed field fails here even if both golden files were regenerated.
 Regenerate after an intended change with ``REGOLD=1 pytest tests/compile``.
 """
@@ -106,7 +106,7 @@ contacts: {inline: ["+919876543210"]}
 schedule: {deadline: 2099-12-31T20:00:00+05:30}
 """
 
-# exotel-api.md, "v1: connect two numbers" (and the flow variant's Url).
+# docs/exotel/v1.md, "v1: connect two numbers" (and the flow variant's Url).
 V1_FIELDS = {
     "From",
     "To",
@@ -129,7 +129,7 @@ V1_FIELDS = {
     "StatusCallbackContentType",
     "Url",
 }
-# exotel-api.md, "v3: connect two numbers": the JSON body's top-level keys.
+# docs/exotel/v3.md, "v3: connect two numbers": the JSON body's top-level keys.
 V3_KEYS = {
     "from",
     "to",

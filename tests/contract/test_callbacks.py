@@ -78,7 +78,7 @@ async def test_v1_answered_and_terminal(
         (info.sid, "answered", False, "in-progress", 0, None),
         (info.sid, "terminal", True, info.status, TALK, recording(info.sid)),
     ]
-    # exotel-api.md: answered events show Legs[0] in-progress, Legs[1] empty, then both.
+    # docs/exotel/quirks.md: answered events show Legs[0] in-progress, Legs[1] empty, then both.
     assert [p.legs for p in parsed] == [
         (LegState("in-progress", 0), LegState(None, 0)),
         (LegState("in-progress", 0), LegState("in-progress", 0)),

@@ -43,7 +43,7 @@ async def test_v1_connect_answer_is_the_created_call(h: Harness, autojump_clock:
     (info,) = h.sim.calls()
     assert (obs.sid, obs.api, obs.source, obs.terminal) == (info.sid, "v1", "connect", False)
     assert (info.from_number, info.to_number, info.caller_id) == (AGENT, CUSTOMER, EXOPHONE)
-    # exotel-api.md: numbers come back 0-prefixed national; PhoneNumberSid is the ExoPhone.
+    # docs/exotel/quirks.md: numbers come back 0-prefixed national; PhoneNumberSid is the ExoPhone.
     assert (obs.from_number, obs.to_number, obs.caller_id) == (
         national(AGENT),
         national(CUSTOMER),
@@ -136,7 +136,7 @@ async def test_bulk_never_lists_ongoing_calls(h: Harness, autojump_clock: MockCl
     await trio.sleep(50)
     second = await h.client.connect(spec("v1", first="+919800000002", second="+919822222222"))
     await h.until(first.sid, END)
-    # exotel-api.md: "a SID missing from a bulk answer is still in progress, not lost".
+    # docs/exotel/quirks.md: "a SID missing from a bulk answer is still in progress, not lost".
     found = await h.client.bulk_call_details(sids=[first.sid, second.sid])
     assert [o.sid for o in found] == [first.sid]
     assert (found[0].status, found[0].record_complete) == ("completed", False)  # finished late

@@ -1,6 +1,6 @@
 """A call's life as the client sees it through GETs, and the record that is finished late.
 
-exotel-api.md: "The v1 Call record is finished late: `Status: completed` can come with
+docs/exotel/quirks.md: "The v1 Call record is finished late: `Status: completed` can come with
 `EndTime: "1970-01-01 05:30:00"` ..., `Duration: null` and `Price: null` for about two
 minutes after the call ends. Don't finalise talk time until `EndTime` is real." The
 simulator keeps the placeholders for ``record_finalize_delay`` (120 s here); the client

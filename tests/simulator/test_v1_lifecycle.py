@@ -64,7 +64,7 @@ async def test_completed_call_over_time(
         7: ("in-progress", None, None, None, "in-progress", "", 0),
         12: ("in-progress", None, None, None, "in-progress", "in-progress", 0),
         70.9: ("in-progress", None, None, None, "in-progress", "in-progress", 0),
-        # exotel-api.md: the record is finished late (epoch-zero EndTime, null Duration/Price)
+        # docs/exotel/quirks.md: the record is finished late (epoch-zero EndTime, null Duration)
         71: ("completed", "1970-01-01 05:30:00", None, None, "completed", "completed", 60),
         190.9: ("completed", "1970-01-01 05:30:00", None, None, "completed", "completed", 60),
         191: ("completed", end, duration, price, "completed", "completed", 60),
@@ -85,7 +85,7 @@ async def test_completed_call_over_time(
         ({CUSTOMER: {"outcome": "failed"}}, "failed", ("completed", "failed"), 8),
         ({AGENT: {"outcome": "agent_unanswered"}}, "no-answer", ("no-answer", ""), 31),
         ({AGENT: {"outcome": "busy"}}, "busy", ("busy", ""), 4),
-        # exotel-api.md: "An agent hanging up while the customer rings shows as
+        # docs/exotel/README.md: "An agent hanging up while the customer rings shows as
         # `Status: failed` with `Leg2Status: canceled`."
         ({AGENT: {"outcome": "agent_hangup"}}, "failed", ("completed", "canceled"), 10),
         ({CUSTOMER: {"outcome": "agent_hangup"}}, "failed", ("completed", "canceled"), 10),
