@@ -23,6 +23,7 @@ import argparse
 import logging
 import math
 import os
+import re
 import signal
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -211,9 +212,16 @@ async def _pull(folder: Path, every: float) -> None:
         )
         if result.returncode != 0:
             why = result.stderr.decode(errors="replace").strip().splitlines()
-            say(
-                f"git pull --ff-only failed: {why[-1] if why else result.returncode}", logging.ERROR
-            )
+            reason = _without_userinfo(why[-1]) if why else str(result.returncode)
+            say(f"git pull --ff-only failed: {reason}", logging.ERROR)
+
+
+_USERINFO = re.compile(r"(\w+://)[^/@\s]+@")
+
+
+def _without_userinfo(text: str) -> str:
+    """git names the remote's URL in its errors; a token in that URL must not reach the log."""
+    return _USERINFO.sub(r"\1***@", text)
 
 
 async def _write_report(campaign: Campaign) -> None:
