@@ -6,7 +6,7 @@ import logging
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import trio
 
@@ -25,6 +25,14 @@ from campaigner.store.shared import SharedState
 
 log = logging.getLogger("campaigner.engine")
 T = TypeVar("T")
+
+Now = Callable[[], float]  # wall-clock epoch seconds (``RunContext.now``)
+
+
+class Note(Protocol):
+    """``RunContext.note``: a run-level event, journaled and logged."""
+
+    def __call__(self, kind: str, message: str, /, **data: object) -> None: ...
 
 
 class Wakeup:

@@ -52,12 +52,16 @@ from typing import TypeVar
 
 import trio
 
-from campaigner.domain import CallObservation, LegState
-from campaigner.engine.context import RunContext
-from campaigner.engine.open_calls import OpenCall
+from campaigner.campaign.model import Tracking
+from campaigner.domain import ApiVersion, CallObservation, LegState
+from campaigner.engine.context import Durations, Now, RunStats
+from campaigner.engine.open_calls import AgentPool, CallRegistry, OpenCall, Slots
+from campaigner.engine.outage import Outage
 from campaigner.engine.tracker import PROCESSING, RECORD_WAIT, Tracker, Unpriced
 from campaigner.errors import AuthError, ExotelError, TransportError
+from campaigner.exotel.client import ExotelClient
 from campaigner.exotel.registry import api_version
+from campaigner.store.journal import Journal
 
 log = logging.getLogger("campaigner.poller")
 
@@ -81,17 +85,39 @@ class _Poll:
     last: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class PollerDeps:
+    """What the poller uses of the run (``engine/run.py`` wires it from the run's parts).
+
+    It reads slots and agents only to know whether dialing waits on calls in flight,
+    and ``dialing_done`` to know when only prices are left to wait for.
+    """
+
+    tracking: Tracking
+    api: ApiVersion
+    client: ExotelClient
+    journal: Journal
+    registry: CallRegistry
+    slots: Slots
+    agents: AgentPool | None
+    durations: Durations
+    stats: RunStats
+    outage: Outage
+    dialing_done: trio.Event
+    now: Now
+
+
 class Poller:
     """The polling service of a run."""
 
-    def __init__(self, ctx: RunContext, tracker: Tracker) -> None:
-        self.ctx = ctx
+    def __init__(self, deps: PollerDeps, tracker: Tracker) -> None:
+        self.deps = deps
         self.tracker = tracker
-        tracking = ctx.loaded.campaign.tracking
+        tracking = deps.tracking
         self.poll_after = tracking.poll_after.total_seconds()
         self.interval = max(tracking.poll_interval.total_seconds(), 1.0)
         self.give_up_after = tracking.give_up_after.total_seconds()
-        self.api = ctx.loaded.campaign.api
+        self.api = deps.api
         self.rounds = api_version(self.api).polling == "bulk_rounds"
         self._last_round = -math.inf
         self._waited_on = False
@@ -132,7 +158,7 @@ class Poller:
         first = call.placed_trio + self.poll_after
         if self.rounds:
             return max(first, self._last_round + self.interval)
-        p95 = self.ctx.durations.p95()
+        p95 = self.deps.durations.p95()
         if p95 is not None and not self._waited_on:
             # Each v3 poll is a request of the budget dialing spends, and no dial waits for
             # the agent or slot a poll could free: a call is first asked for its details
@@ -146,8 +172,8 @@ class Poller:
     def _dialing_waits(self) -> bool:
         """Is dialing held up by calls in flight (it waits for an agent, or a slot)? Then
         polling at ``poll_after`` finds ended calls, and frees what the next dial needs."""
-        agents = self.ctx.agents
-        return self.ctx.slots.waited_on() or (agents is not None and agents.waited_on())
+        agents = self.deps.agents
+        return self.deps.slots.waited_on() or (agents is not None and agents.waited_on())
 
     def _give_up_time(self, call: OpenCall) -> float:
         assert call.placed_trio is not None
@@ -159,7 +185,7 @@ class Poller:
     def _polled_calls(self) -> list[OpenCall]:
         return [
             c
-            for c in self.ctx.registry
+            for c in self.deps.registry
             if c.state == "placed" and c.sid is not None and c.placed_trio is not None
         ]
 
@@ -169,7 +195,7 @@ class Poller:
         if self.rounds:
             return "bulk"
         assert call.placed_trio is not None
-        p95 = self.ctx.durations.p95()
+        p95 = self.deps.durations.p95()
         processed = p95 is not None and call.placed_trio + p95 + PROCESSING <= now
         return "probe" if processed else "legs"
 
@@ -213,7 +239,7 @@ class Poller:
 
     def _otherwise_done(self) -> bool:
         """Nothing left to dial or follow: only prices (and late records) are waited for."""
-        return self.ctx.dialing_done.is_set() and not len(self.ctx.registry)
+        return self.deps.dialing_done.is_set() and not len(self.deps.registry)
 
     def _sweep_time(self) -> float:
         """When due prices are worth a bulk request of their own: 100 due, or the oldest due
@@ -258,13 +284,13 @@ class Poller:
         for poll in due:
             if poll.call_id in self.tracker.incomplete:
                 self.tracker.note_record_poll(poll.call_id, now)
-            elif (call := self.ctx.registry.get(poll.call_id)) is not None:
+            elif (call := self.deps.registry.get(poll.call_id)) is not None:
                 call.last_poll_trio = now
                 call.settled = call.settled or poll.last
                 if call.details_at is not None:
                     call.details_at = now + self.interval  # again then, unless decided
-        self.ctx.journal.note_poll([p.call_id for p in due], self.ctx.now())
-        self.ctx.stats.polled += len(due)
+        self.deps.journal.note_poll([p.call_id for p in due], self.deps.now())
+        self.deps.stats.polled += len(due)
         bulk = [p.sid for p in due if p.how == "bulk"]
         riders: list[tuple[int, str]] = []
         if bulk:
@@ -285,7 +311,7 @@ class Poller:
     async def _bulk(self, sids: list[str]) -> None:
         found = await self._ask(
             f"polling {len(sids)} calls",
-            lambda: self.ctx.client.bulk_call_details(sids=sids, purpose="poll"),
+            lambda: self.deps.client.bulk_call_details(sids=sids, purpose="poll"),
         )
         # docs/exotel/: bulk never returns ongoing calls; a missing SID is still running.
         for obs in found or ():
@@ -301,15 +327,15 @@ class Poller:
                     self.tracker.observe(obs, settle=poll.last)
                     return
             legs = await self._ask(
-                f"polling the legs of {poll.sid}", lambda: self.ctx.client.call_legs(poll.sid)
+                f"polling the legs of {poll.sid}", lambda: self.deps.client.call_legs(poll.sid)
             )
-        call = self.ctx.registry.by_sid(poll.sid)
+        call = self.deps.registry.by_sid(poll.sid)
         if legs is not None and call is not None and _over(legs):
             self.tracker.ended(call, ready=False)
 
     async def _details(self, sid: str) -> CallObservation | None:
         return await self._ask(
-            f"polling {sid}", lambda: self.ctx.client.call_details(sid, api=self.api)
+            f"polling {sid}", lambda: self.deps.client.call_details(sid, api=self.api)
         )
 
     async def _ask(self, what: str, request: Callable[[], Awaitable[T]]) -> T | None:
@@ -320,8 +346,8 @@ class Poller:
             raise
         except ExotelError as exc:
             if isinstance(exc, TransportError):  # Exotel out of reach (engine/outage.py)
-                self.ctx.outage.failed(trio.current_time(), exc.message)
-            self.ctx.stats.api_errors[f"poll {exc.status or 'network'}"] += 1
+                self.deps.outage.failed(trio.current_time(), exc.message)
+            self.deps.stats.api_errors[f"poll {exc.status or 'network'}"] += 1
             log.warning("%s failed, will retry: %s", what, exc)
             return None
 

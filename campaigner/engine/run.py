@@ -52,7 +52,7 @@ from campaigner.engine.health_monitor import HealthMonitor
 from campaigner.engine.limiter import AccountBudget, FileBudget
 from campaigner.engine.open_calls import AgentPool, CallerIds, CallRegistry, OpenCall, Slots
 from campaigner.engine.outage import GIVE_UP_AFTER, Outage
-from campaigner.engine.poller import Poller
+from campaigner.engine.poller import Poller, PollerDeps
 from campaigner.engine.preflight import listen_error
 from campaigner.engine.prepare import Preparation, prepare_journal
 from campaigner.engine.receiver import CallbackReceiver, serve_receiver
@@ -293,7 +293,7 @@ async def _serve(
         await nursery.start(
             _watch_signals, ctx, interrupted, options.grace, nursery, report, options.resume_hint
         )
-    await nursery.start(Poller(ctx, tracker).run)
+    await nursery.start(Poller(_poller_deps(ctx), tracker).run)
     await nursery.start(Reconciler(ctx, tracker).run)
     if ctx.screening.required:
         await nursery.start(Screener(ctx).run)
@@ -322,6 +322,24 @@ async def _serve(
         ctx.stats.outcomes["expired"] += expired
         return "deadline"
     return "complete"
+
+
+def _poller_deps(ctx: RunContext) -> PollerDeps:
+    campaign = ctx.loaded.campaign
+    return PollerDeps(
+        tracking=campaign.tracking,
+        api=campaign.api,
+        client=ctx.client,
+        journal=ctx.journal,
+        registry=ctx.registry,
+        slots=ctx.slots,
+        agents=ctx.agents,
+        durations=ctx.durations,
+        stats=ctx.stats,
+        outage=ctx.outage,
+        dialing_done=ctx.dialing_done,
+        now=ctx.now,
+    )
 
 
 def _say_heartbeats(secret: str | None, status_url: str | None, report: Reporter) -> None:
