@@ -34,7 +34,7 @@ from campaigner.engine.run import RunOptions, RunResult, run_campaign
 from campaigner.errors import EXIT_INTERRUPTED, EXIT_PAUSED, CampaignerError, UsageError
 from campaigner.logs import say, setup_logging
 from campaigner.report import write_report
-from campaigner.sandbox import SANDBOX_CALLBACKS, Sandbox
+from campaigner.sandbox import SANDBOX_CALLBACKS, Sandbox, ledger_for
 from campaigner.schedule import CallingSchedule
 from campaigner.settings import ExotelSettings, load_exotel_settings
 from campaigner.simulator import Scenario, load_scenario
@@ -234,7 +234,7 @@ def _run_sandbox(loaded: LoadedCampaign, args: argparse.Namespace, hint: str) ->
 
     async def main() -> RunResult:
         wall = TrioWallClock(anchor)
-        sandbox = Sandbox(scenario, wall)
+        sandbox = Sandbox(scenario, wall, ledger=ledger_for(loaded.journal_path))
         options = RunOptions(
             settings=sandbox.settings,
             transport=sandbox.transport,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import secrets
 import string
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +58,9 @@ class CallBook:
         self.by_sid: dict[str, SimCall] = {}
         self.ordered: list[SimCall] = []
         self._busy_until: dict[str, float] = {}
+        # Told of every call as it is created (its fate is decided then): the sandbox
+        # writes it down beside the journal, so a resumed run can restore it.
+        self.on_create: Callable[[SimCall], None] | None = None
         # SIDs must differ between simulator instances even with the same seed: a sandbox
         # run resumed after Ctrl-C talks to a new simulator, and its journal still holds
         # the SIDs the first one handed out (calls.sid is unique). Tests that compare two
@@ -142,6 +146,21 @@ class CallBook:
         self.by_sid[call.sid] = call
         self.ordered.append(call)
         end = now + call.end / self.scale
+        self._mark_busy(call.frm, end)
+        if call.to is not None and call.a1 is not None:
+            self._mark_busy(call.to, end)
+        if self.on_create is not None:
+            self.on_create(call)
+
+    def restore(self, call: SimCall) -> None:
+        """Take back a call another instance created (its timeline already decided and
+        ``created`` already moved onto this instance's clock): a resumed sandbox run."""
+        if call.sid in self.by_sid:
+            raise ValueError(f"call {call.sid} is already in the book")
+        call.seq = len(self.ordered)
+        self.by_sid[call.sid] = call
+        self.ordered.append(call)
+        end = self.at(call, call.end)
         self._mark_busy(call.frm, end)
         if call.to is not None and call.a1 is not None:
             self._mark_busy(call.to, end)

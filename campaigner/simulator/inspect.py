@@ -32,6 +32,7 @@ from campaigner.simulator.v1_wire import recording_url
 if TYPE_CHECKING:
     from campaigner.simulator.calls import CallInfo
     from campaigner.simulator.core import Simulator
+    from campaigner.simulator.scenario import Scenario
     from campaigner.simulator.timeline import SimCall
 
 PREFIX = "/_sim/"
@@ -101,8 +102,15 @@ class CallTruth:
 
 def call_truth(sim: Simulator, call: SimCall) -> CallTruth:
     """The ground truth of one call."""
+    return truth_of(call, sim.scenario)
+
+
+def truth_of(call: SimCall, scenario: Scenario) -> CallTruth:
+    """The ground truth of one call, from the call and its scenario alone (no simulator:
+    the sandbox's call ledger is read by tests after the process that made it is gone)."""
     opts = call.opts
-    ended = sim.book.at(call, call.end)
+    scale = scenario.time_scale
+    ended = call.created + call.end / scale
     return CallTruth(
         sid=call.sid,
         api=call.api,
@@ -113,10 +121,10 @@ def call_truth(sim: Simulator, call: SimCall) -> CallTruth:
         legs=(call.leg1, call.leg2),
         talk=call.talk,
         recorded=opts is not None and opts.record,
-        recording_url=recording_url(call, sim.scenario.account.sid),
+        recording_url=recording_url(call, scenario.account.sid),
         created_at=call.created,
         ended_at=ended,
-        finished_at=ended + sim.scenario.timing.record_finalize_delay / sim.book.scale,
+        finished_at=ended + scenario.timing.record_finalize_delay / scale,
         answer_lost=call.lost == 1,
         created_on_5xx=call.lost == 2,
     )
