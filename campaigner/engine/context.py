@@ -32,7 +32,7 @@ Now = Callable[[], float]  # wall-clock epoch seconds (``RunContext.now``)
 class Note(Protocol):
     """``RunContext.note``: a run-level event, journaled and logged."""
 
-    def __call__(self, kind: str, message: str, /, **data: object) -> None: ...
+    def __call__(self, kind: str, message: str, **data: object) -> None: ...
 
 
 class Wakeup:

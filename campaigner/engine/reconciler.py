@@ -35,18 +35,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import trio
 
+from campaigner.campaign.model import Campaign
 from campaigner.campaign.rules import lost_answer_span
 from campaigner.domain import CallObservation
-from campaigner.engine.context import RunContext
-from campaigner.engine.open_calls import OpenCall
+from campaigner.engine.context import Note, Now, RunStats, Wakeup
+from campaigner.engine.open_calls import AgentPool, CallRegistry, OpenCall, Slots
 from campaigner.engine.tracker import Tracker
 from campaigner.errors import AuthError, ExotelError
+from campaigner.exotel.client import ExotelClient
 from campaigner.phones import normalise
-from campaigner.store.journal import ContactUpdate
+from campaigner.store.journal import ContactUpdate, Journal
+from campaigner.store.shared import SharedState
 
 log = logging.getLogger("campaigner.reconciler")
 
@@ -63,13 +67,35 @@ PROOF_RETRY = 600.0  # after the span: how long to keep trying a listing that fa
 NextTime = Callable[[OpenCall], float]
 
 
+@dataclass(frozen=True, slots=True)
+class ReconcilerDeps:
+    """What the reconciler uses of the run (``engine/run.py`` wires it from the run's parts).
+
+    Slots, agents, the shared call history (under ``history_key``) and ``wake_dialer``
+    are there for one thing: a contact proven not called is given back to the dialer.
+    """
+
+    campaign: Campaign
+    client: ExotelClient
+    journal: Journal
+    registry: CallRegistry
+    slots: Slots
+    agents: AgentPool | None
+    shared: SharedState
+    history_key: str
+    stats: RunStats
+    wake_dialer: Wakeup
+    note: Note
+    now: Now
+
+
 class Reconciler:
     """The reconciliation service of a run."""
 
-    def __init__(self, ctx: RunContext, tracker: Tracker) -> None:
-        self.ctx = ctx
+    def __init__(self, deps: ReconcilerDeps, tracker: Tracker) -> None:
+        self.deps = deps
         self.tracker = tracker
-        campaign = ctx.loaded.campaign
+        campaign = deps.campaign
         self.span = lost_answer_span(campaign).total_seconds()
         self.first = min(FIRST_PROBE, self.span)
         self.retry_every = max(campaign.tracking.poll_interval.total_seconds(), 1.0)
@@ -82,7 +108,7 @@ class Reconciler:
         while True:
             now = trio.current_time()
             self._give_up_unprovable(now)
-            pending = self.ctx.registry.ambiguous()
+            pending = self.deps.registry.ambiguous()
             due = [call for call in pending if self.next_time(call) <= now]
             if due:
                 await self._round(due, pending)
@@ -104,13 +130,13 @@ class Reconciler:
             await self._list(batch)
 
     async def _list(self, batch: list[OpenCall]) -> None:
-        ctx = self.ctx
+        deps = self.deps
         started = trio.current_time()
         first = min(c.intent_at for c in batch) - SKEW
         last = max(c.intent_at for c in batch) + SKEW
         numbers = sorted({c.phone for c in batch})
         try:
-            found = await ctx.client.bulk_call_details(
+            found = await deps.client.bulk_call_details(
                 to=numbers if self.contact_is_to else (),
                 from_=() if self.contact_is_to else numbers,
                 date_created=(_at(first), _at(last)),
@@ -120,16 +146,16 @@ class Reconciler:
         except AuthError:
             raise
         except ExotelError as exc:
-            ctx.stats.api_errors[f"reconcile {exc.status or 'network'}"] += 1
+            deps.stats.api_errors[f"reconcile {exc.status or 'network'}"] += 1
             log.warning("reconciling %d lost answers failed, will retry: %s", len(batch), exc)
             retry = trio.current_time() + self.retry_every
             for call in batch:
                 self._next[call.call_id] = retry
             return
-        known = ctx.journal.known_sids(o.sid for o in found)
+        known = deps.journal.known_sids(o.sid for o in found)
         fresh = [o for o in found if o.sid not in known]
         for call in sorted(batch, key=lambda c: c.intent_at):
-            if ctx.registry.get(call.call_id) is not call or call.state != "ambiguous":
+            if deps.registry.get(call.call_id) is not call or call.state != "ambiguous":
                 continue  # resolved while the listing was on its way
             match = self._match(call, fresh)
             if match is not None:
@@ -163,35 +189,35 @@ class Reconciler:
 
     def _prove_absent(self, call: OpenCall) -> None:
         """The lost POST created no call: put the contact back without spending an attempt."""
-        ctx = self.ctx
-        contact = ctx.journal.contact(call.contact_id)
-        ctx.journal.call_not_placed(
+        deps = self.deps
+        contact = deps.journal.contact(call.contact_id)
+        deps.journal.call_not_placed(
             call.call_id,
             error_status=0,
             error_code=None,
             error_message="answer lost; no such call found by reconciliation",
             outcome=None,
             contact_update=ContactUpdate(
-                contact.id, contact.attempts, contact.agent_failures, next_at=ctx.now()
+                contact.id, contact.attempts, contact.agent_failures, next_at=deps.now()
             ),
-            at=ctx.now(),
+            at=deps.now(),
         )
-        ctx.shared.release_call(call.phone, call.intent_at, ctx.history_key)
-        ctx.registry.remove(call)
-        ctx.slots.release()
-        if call.agent and ctx.agents is not None:
-            ctx.agents.release(call.agent)
+        deps.shared.release_call(call.phone, call.intent_at, deps.history_key)
+        deps.registry.remove(call)
+        deps.slots.release()
+        if call.agent and deps.agents is not None:
+            deps.agents.release(call.agent)
         self._next.pop(call.call_id, None)
-        ctx.stats.proven_absent += 1
-        ctx.note(
+        deps.stats.proven_absent += 1
+        deps.note(
             "proven_absent",
             f"no call was created for {call.phone}; it will be dialed",
             call_id=call.call_id,
         )
-        ctx.wake_dialer.set()
+        deps.wake_dialer.set()
 
     def _give_up_unprovable(self, now: float) -> None:
-        for call in self.ctx.registry.ambiguous():
+        for call in self.deps.registry.ambiguous():
             if self._deadline(call) <= now:
                 self._next.pop(call.call_id, None)
                 self.tracker.give_up(

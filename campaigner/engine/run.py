@@ -56,7 +56,7 @@ from campaigner.engine.poller import Poller, PollerDeps
 from campaigner.engine.preflight import listen_error
 from campaigner.engine.prepare import Preparation, prepare_journal
 from campaigner.engine.receiver import CallbackReceiver, serve_receiver
-from campaigner.engine.reconciler import Reconciler
+from campaigner.engine.reconciler import Reconciler, ReconcilerDeps
 from campaigner.engine.screener import Screener
 from campaigner.engine.tracker import Tracker
 from campaigner.engine.verify import CallbackTokens, guarded_receiver
@@ -294,7 +294,7 @@ async def _serve(
             _watch_signals, ctx, interrupted, options.grace, nursery, report, options.resume_hint
         )
     await nursery.start(Poller(_poller_deps(ctx), tracker).run)
-    await nursery.start(Reconciler(ctx, tracker).run)
+    await nursery.start(Reconciler(_reconciler_deps(ctx), tracker).run)
     if ctx.screening.required:
         await nursery.start(Screener(ctx).run)
     await nursery.start(health.run)  # returns once the caller IDs to dial with are checked
@@ -338,6 +338,23 @@ def _poller_deps(ctx: RunContext) -> PollerDeps:
         stats=ctx.stats,
         outage=ctx.outage,
         dialing_done=ctx.dialing_done,
+        now=ctx.now,
+    )
+
+
+def _reconciler_deps(ctx: RunContext) -> ReconcilerDeps:
+    return ReconcilerDeps(
+        campaign=ctx.loaded.campaign,
+        client=ctx.client,
+        journal=ctx.journal,
+        registry=ctx.registry,
+        slots=ctx.slots,
+        agents=ctx.agents,
+        shared=ctx.shared,
+        history_key=ctx.history_key,
+        stats=ctx.stats,
+        wake_dialer=ctx.wake_dialer,
+        note=ctx.note,
         now=ctx.now,
     )
 
