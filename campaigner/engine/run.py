@@ -57,7 +57,7 @@ from campaigner.engine.preflight import listen_error
 from campaigner.engine.prepare import Preparation, prepare_journal
 from campaigner.engine.receiver import CallbackReceiver, serve_receiver
 from campaigner.engine.reconciler import Reconciler, ReconcilerDeps
-from campaigner.engine.screener import Screener
+from campaigner.engine.screener import Screener, ScreenerDeps
 from campaigner.engine.tracker import Tracker
 from campaigner.engine.verify import CallbackTokens, guarded_receiver
 from campaigner.errors import (
@@ -296,7 +296,7 @@ async def _serve(
     await nursery.start(Poller(_poller_deps(ctx), tracker).run)
     await nursery.start(Reconciler(_reconciler_deps(ctx), tracker).run)
     if ctx.screening.required:
-        await nursery.start(Screener(ctx).run)
+        await nursery.start(Screener(_screener_deps(ctx)).run)
     await nursery.start(health.run)  # returns once the caller IDs to dial with are checked
     ctx.journal.log(ctx.now(), "run_started", "run started", resumed=prep.resumed)
     if options.progress is not None:
@@ -354,6 +354,21 @@ def _reconciler_deps(ctx: RunContext) -> ReconcilerDeps:
         history_key=ctx.history_key,
         stats=ctx.stats,
         wake_dialer=ctx.wake_dialer,
+        note=ctx.note,
+        now=ctx.now,
+    )
+
+
+def _screener_deps(ctx: RunContext) -> ScreenerDeps:
+    return ScreenerDeps(
+        campaign=ctx.loaded.campaign,
+        client=ctx.client,
+        journal=ctx.journal,
+        shared=ctx.shared,
+        screening=ctx.screening,
+        stop_dialing=ctx.stop_dialing,
+        outage=ctx.outage,
+        stats=ctx.stats,
         note=ctx.note,
         now=ctx.now,
     )

@@ -28,7 +28,9 @@ from functools import partial
 
 import trio
 
-from campaigner.engine.context import RunContext, unless_set
+from campaigner.campaign.model import Campaign
+from campaigner.engine.context import Note, Now, RunStats, ScreeningGate, unless_set
+from campaigner.engine.outage import Outage
 from campaigner.errors import (
     AuthError,
     BadRequestError,
@@ -39,7 +41,7 @@ from campaigner.errors import (
 from campaigner.exotel.client import ExotelClient
 from campaigner.screening.rule import DndRule
 from campaigner.store import screened
-from campaigner.store.journal import ContactRow
+from campaigner.store.journal import ContactRow, Journal
 from campaigner.store.shared import REFUSED, NumberInfo, SharedState
 
 log = logging.getLogger("campaigner.screener")
@@ -66,13 +68,32 @@ class _Decisions:
         return bool(self.cleared or self.skipped)
 
 
+@dataclass(frozen=True, slots=True)
+class ScreenerDeps:
+    """What the screener uses of the run (``engine/run.py`` wires it from the run's parts).
+
+    It talks to the dialer only through ``screening`` and stops with ``stop_dialing``.
+    """
+
+    campaign: Campaign
+    client: ExotelClient
+    journal: Journal
+    shared: SharedState
+    screening: ScreeningGate
+    stop_dialing: trio.Event
+    outage: Outage
+    stats: RunStats
+    note: Note
+    now: Now
+
+
 class Screener:
     """The DND screening service of a run (started only when ``screening.dnd`` != call)."""
 
-    def __init__(self, ctx: RunContext) -> None:
-        self.ctx = ctx
-        campaign = ctx.loaded.campaign
-        self.rule = DndRule(campaign.screening.dnd, campaign.call.call_type, ctx.shared)
+    def __init__(self, deps: ScreenerDeps) -> None:
+        self.deps = deps
+        campaign = deps.campaign
+        self.rule = DndRule(campaign.screening.dnd, campaign.call.call_type, deps.shared)
         concurrency = campaign.pacing.max_concurrent_calls
         self.lookahead = min(max(2 * concurrency, LOOKAHEAD_MIN), LOOKAHEAD_MAX)
         self._ahead: set[int] = set()  # screened by this run, not yet taken by the dialer
@@ -81,21 +102,21 @@ class Screener:
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Screen until no unscreened contact is left (or dialing stops)."""
-        ctx = self.ctx
+        deps = self.deps
         task_status.started()
         try:
-            while not ctx.stop_dialing.is_set() and await self._pass():
-                await unless_set(ctx.stop_dialing, partial(trio.sleep, RETRY_AFTER))
+            while not deps.stop_dialing.is_set() and await self._pass():
+                await unless_set(deps.stop_dialing, partial(trio.sleep, RETRY_AFTER))
         finally:
-            ctx.screening.pending = bool(screened.count_unscreened(ctx.journal))
-            ctx.screening.available.set()
+            deps.screening.pending = bool(screened.count_unscreened(deps.journal))
+            deps.screening.available.set()
         self._summary()
 
     async def _pass(self) -> bool:
         """One walk over the unscreened contacts; True if some lookups must be retried."""
         after, self._failed = 0, 0
-        while not self.ctx.stop_dialing.is_set():
-            batch = screened.unscreened(self.ctx.journal, after, BATCH)
+        while not self.deps.stop_dialing.is_set():
+            batch = screened.unscreened(self.deps.journal, after, BATCH)
             if not batch:
                 break
             after = batch[-1].seq
@@ -109,19 +130,19 @@ class Screener:
         return self._failed > 0
 
     async def _screen(self, batch: list[ContactRow]) -> None:
-        ctx = self.ctx
+        deps = self.deps
         wanted = [c.phone for c in batch if self.rule.needs_lookup(c.phone)]
-        cached = ctx.shared.cached(wanted, ctx.now())
+        cached = deps.shared.cached(wanted, deps.now())
         decisions = _Decisions()
         for contact in batch:
-            if ctx.stop_dialing.is_set():
+            if deps.stop_dialing.is_set():
                 break
             if not self.rule.needs_lookup(contact.phone):
                 decisions.cleared.append(contact.id)
                 continue
             info = cached.get(contact.phone)
             if info is not None:
-                ctx.stats.from_cache += 1
+                deps.stats.from_cache += 1
             else:
                 self._flush(decisions)  # the dialer may use these while we wait for the budget
                 await self._room()
@@ -139,16 +160,16 @@ class Screener:
 
     async def _look_up(self, phone: str) -> NumberInfo | None:
         """Ask Exotel, cache the answer; None when the number must be tried again later."""
-        ctx = self.ctx
+        deps = self.deps
         try:
-            info = await look_up(ctx.client, ctx.shared, phone, ctx.now())
+            info = await look_up(deps.client, deps.shared, phone, deps.now())
         except AuthError:
             raise
         except TransportError as exc:
             self._failed += 1
-            if ctx.outage.failed(trio.current_time(), exc.message):
-                patience = ctx.outage.patience()
-                ctx.note(
+            if deps.outage.failed(trio.current_time(), exc.message):
+                patience = deps.outage.patience()
+                deps.note(
                     "unreachable",
                     f"Exotel unreachable ({exc.message}): DND lookups retry every minute; "
                     f"the run stops if this lasts {patience}",
@@ -162,35 +183,35 @@ class Screener:
         if info.source == REFUSED:
             self._warn("lookup_refused", f"number metadata refused {phone}: called (Unavailable)")
         else:
-            ctx.stats.looked_up += 1
+            deps.stats.looked_up += 1
         return info
 
     def _flush(self, decisions: _Decisions) -> None:
         if not decisions:
             return
-        ctx = self.ctx
+        deps = self.deps
         ended = screened.apply_screening(
-            ctx.journal, decisions.cleared, decisions.skipped, ctx.now()
+            deps.journal, decisions.cleared, decisions.skipped, deps.now()
         )
         self._ahead.update(decisions.cleared)
-        ctx.stats.screening_skipped[self.rule.reason] += ended
-        ctx.stats.outcomes["skipped"] += ended
+        deps.stats.screening_skipped[self.rule.reason] += ended
+        deps.stats.outcomes["skipped"] += ended
         decisions.cleared.clear()
         decisions.skipped.clear()
-        ctx.screening.available.set()
+        deps.screening.available.set()
 
     async def _room(self) -> None:
         """Wait until fewer than ``lookahead`` screened contacts wait for the dialer."""
-        ctx = self.ctx
-        while not ctx.stop_dialing.is_set():
-            self._ahead = screened.still_waiting(ctx.journal, self._ahead, ctx.now())
+        deps = self.deps
+        while not deps.stop_dialing.is_set():
+            self._ahead = screened.still_waiting(deps.journal, self._ahead, deps.now())
             if len(self._ahead) < self.lookahead:
                 return
             await self._pause(trio.current_time() + RECHECK)
 
     async def _pause(self, deadline: float) -> None:
         """Until the dialer takes a contact, ``deadline``, or dialing stops."""
-        gate, stop = self.ctx.screening, self.ctx.stop_dialing
+        gate, stop = self.deps.screening, self.deps.stop_dialing
         await unless_set(stop, lambda: gate.consumed.wait_until(deadline))
 
     def _warn(self, kind: str, message: str) -> None:
@@ -199,14 +220,14 @@ class Screener:
             log.debug(message)
             return
         self._warned.add(kind)
-        self.ctx.journal.log(self.ctx.now(), kind, message)
+        self.deps.journal.log(self.deps.now(), kind, message)
         log.warning(message, extra={"kind": kind})
 
     def _summary(self) -> None:
-        stats = self.ctx.stats
+        stats = self.deps.stats
         skipped = stats.screening_skipped.get(self.rule.reason, 0)
         if stats.looked_up or stats.from_cache:
-            self.ctx.note(
+            self.deps.note(
                 "dnd_skipped",
                 f"DND screening: {stats.looked_up} numbers looked up, {stats.from_cache} known "
                 f"from the cache; {skipped} on the DND registry skipped (screening.dnd: "
