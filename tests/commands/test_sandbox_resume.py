@@ -43,7 +43,7 @@ RETRYABLE = {"busy", "no_answer"}  # demo.yaml: retry.on
 MAX_ATTEMPTS = 2  # demo.yaml: retry.max_attempts
 AGENT_SIDE = "agent_unanswered"  # does not spend the contact's attempt
 MAX_CALLS = MAX_ATTEMPTS + 3  # + retry.agent_failures (its default)
-RUN = ["--sandbox", "--time-scale", "30", "-q"]
+RUN = ["--sandbox", "--time-scale", "60", "-q"]
 
 
 def _demo_in(tmp_path: Path) -> Path:
