@@ -20,6 +20,7 @@ of every run after the processes are gone (docs/simulator.md, "The sandbox's cal
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import asdict
 from pathlib import Path
@@ -30,6 +31,7 @@ import trio
 
 from campaigner.clock import WallClock
 from campaigner.engine.receiver import CallbackReceiver
+from campaigner.errors import StateError
 from campaigner.settings import ExotelSettings
 from campaigner.simulator import Scenario, Simulator
 from campaigner.simulator.inspect import CallTruth, truth_of
@@ -38,6 +40,8 @@ from campaigner.simulator.timeline import CallOptions, SimCall
 SANDBOX_HOST = "http://sandbox.exotel.invalid"
 SANDBOX_CALLBACKS = "http://sandbox-callbacks.invalid/exotel"
 LEDGER_SUFFIX = ".sandbox-calls.jsonl"
+
+log = logging.getLogger("campaigner.sandbox")
 
 
 class _Forward(httpx.AsyncBaseTransport):
@@ -98,9 +102,20 @@ class Sandbox:
     def _append(self, call: SimCall) -> None:
         """Write a call down the moment it exists (a kill -9 later loses no call)."""
         assert self.ledger is not None
-        with self.ledger.open("a", encoding="utf-8") as file:
-            file.write(_line(call, 0.0))
-            file.flush()
+        try:
+            with self.ledger.open("a", encoding="utf-8") as file:
+                file.write(_line(call, 0.0))
+        except OSError as exc:  # a sandbox convenience: never the reason a run fails
+            _unwritten(self.ledger, exc)
+
+
+def _unwritten(ledger: Path, exc: OSError) -> None:
+    log.warning(
+        "%s: the sandbox's call ledger could not be written (%s); a resumed sandbox run "
+        "will not know the calls in flight now, and they may end unknown",
+        ledger,
+        exc.strerror or exc,
+    )
 
 
 # ---- the call ledger --------------------------------------------------------------------
@@ -144,7 +159,7 @@ def _call(body: dict[str, Any]) -> SimCall:
 def read_ledger(ledger: Path) -> list[tuple[SimCall, float]]:
     """Every call in the ledger with its age, in creation order (a call's last line wins:
     the exit snapshot's age over the creation line's). A line cut short by a kill is
-    ignored; any other damage is an error naming the file and line."""
+    ignored; any other damage is a :class:`StateError` naming the file and line."""
     if not ledger.exists():
         return []
     found: dict[str, tuple[SimCall, float]] = {}
@@ -157,7 +172,10 @@ def read_ledger(ledger: Path) -> list[tuple[SimCall, float]]:
         except (ValueError, KeyError, TypeError) as exc:
             if number == len(lines):
                 break  # the last line of a killed run, half written
-            raise ValueError(f"{ledger}, line {number}: not a sandbox call ({exc})") from exc
+            raise StateError(
+                f"{ledger}, line {number}: not a sandbox call ({exc}); delete the file to "
+                "resume without the calls it held (those in flight may end unknown)"
+            ) from exc
         found[call.sid] = (call, age)
     return list(found.values())
 
@@ -208,7 +226,10 @@ async def _keep_ledger(
     try:
         await trio.sleep_forever()
     finally:
-        write_ledger(sim, ledger)
+        try:
+            write_ledger(sim, ledger)
+        except OSError as exc:
+            _unwritten(ledger, exc)
 
 
 async def _hold(

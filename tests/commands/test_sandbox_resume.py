@@ -22,6 +22,7 @@ import pytest
 import trio
 import trio.testing
 
+from campaigner.errors import StateError
 from campaigner.sandbox import (
     LEDGER_SUFFIX,
     _line,
@@ -247,5 +248,5 @@ def test_a_ledger_cut_short_by_a_kill_loses_only_its_last_line(tmp_path: Path) -
     ledger.write_text('{"call": {"sid": "x"', encoding="utf-8")
     assert read_ledger(ledger_for(journal)) == []
     ledger.write_text('{"call": {}}\n{"call": {"sid": "x"', encoding="utf-8")
-    with pytest.raises(ValueError, match=r"demo\.sandbox-calls\.jsonl, line 1"):
+    with pytest.raises(StateError, match=r"demo\.sandbox-calls\.jsonl, line 1: not a sandbox"):
         read_ledger(ledger)
