@@ -58,7 +58,7 @@ from campaigner.engine.prepare import Preparation, prepare_journal
 from campaigner.engine.receiver import CallbackReceiver, serve_receiver
 from campaigner.engine.reconciler import Reconciler, ReconcilerDeps
 from campaigner.engine.screener import Screener, ScreenerDeps
-from campaigner.engine.tracker import Tracker
+from campaigner.engine.tracker import Tracker, TrackerDeps
 from campaigner.engine.verify import CallbackTokens, guarded_receiver
 from campaigner.errors import (
     EXIT_API,
@@ -255,7 +255,7 @@ async def _serve(
     report: Reporter,
     interrupted: trio.Event,
 ) -> str:
-    tracker = Tracker(ctx)
+    tracker = Tracker(_tracker_deps(ctx))
     recovered = _recover(ctx, tracker)
     if recovered:
         report(f"{recovered} calls from the last run are still being followed")
@@ -322,6 +322,23 @@ async def _serve(
         ctx.stats.outcomes["expired"] += expired
         return "deadline"
     return "complete"
+
+
+def _tracker_deps(ctx: RunContext) -> TrackerDeps:
+    return TrackerDeps(
+        campaign=ctx.loaded.campaign,
+        journal=ctx.journal,
+        clock=ctx.clock,
+        registry=ctx.registry,
+        slots=ctx.slots,
+        agents=ctx.agents,
+        durations=ctx.durations,
+        stats=ctx.stats,
+        wake_dialer=ctx.wake_dialer,
+        call_finished=ctx.call_finished,
+        note=ctx.note,
+        now=ctx.now,
+    )
 
 
 def _poller_deps(ctx: RunContext) -> PollerDeps:

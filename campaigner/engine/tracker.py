@@ -24,13 +24,15 @@ from datetime import datetime
 
 import trio
 
+from campaigner.campaign.model import Campaign
+from campaigner.clock import TrioWallClock
 from campaigner.domain import CallObservation, Outcome
-from campaigner.engine.context import RunContext, Wakeup
-from campaigner.engine.open_calls import OpenCall
+from campaigner.engine.context import Durations, Note, Now, RunStats, Wakeup
+from campaigner.engine.open_calls import AgentPool, CallRegistry, OpenCall, Slots
 from campaigner.exotel.registry import api_version
 from campaigner.outcomes import Verdict, needs_details, verdict
 from campaigner.policy import Decision, Tally, after_call
-from campaigner.store.journal import CallResult, ContactUpdate, SidTaken
+from campaigner.store.journal import CallResult, ContactUpdate, Journal, SidTaken
 
 log = logging.getLogger("campaigner.tracker")
 
@@ -65,12 +67,34 @@ class Unpriced:
     tries: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class TrackerDeps:
+    """What the tracker uses of the run (``engine/run.py`` wires it from the run's parts).
+
+    A call that ends gives back its slot and agent and wakes the dialer; ``call_finished``
+    is ``RunContext.call_finished`` (the circuit breaker counts every outcome there).
+    """
+
+    campaign: Campaign
+    journal: Journal
+    clock: TrioWallClock
+    registry: CallRegistry
+    slots: Slots
+    agents: AgentPool | None
+    durations: Durations
+    stats: RunStats
+    wake_dialer: Wakeup
+    call_finished: Callable[[Outcome], None]
+    note: Note
+    now: Now
+
+
 class Tracker:
     """Applies observations to the run's calls and contacts; one per run."""
 
-    def __init__(self, ctx: RunContext) -> None:
-        self.ctx = ctx
-        self.mode = ctx.loaded.campaign.dial.mode
+    def __init__(self, deps: TrackerDeps) -> None:
+        self.deps = deps
+        self.mode = deps.campaign.dial.mode
         self._early: OrderedDict[str, list[CallObservation]] = OrderedDict()
         # Connected calls whose record Exotel has not finished: call -> (sid, since, last poll)
         self.incomplete: dict[int, tuple[str, float, float]] = {}
@@ -93,15 +117,15 @@ class Tracker:
         ``tracking.give_up_after``: a terminal observation then decides even when it is
         not the finished record (it is better than ``unknown``).
         """
-        ctx = self.ctx
+        deps = self.deps
         if obs.source == "callback" and self.admit is not None:
             admitted = self.admit(obs)
             if admitted is None:
                 return
             obs = admitted
         if obs.source == "callback" and not replay:
-            ctx.stats.callbacks += 1
-        call = ctx.registry.by_sid(obs.sid)
+            deps.stats.callbacks += 1
+        call = deps.registry.by_sid(obs.sid)
         if call is None:
             if not replay:
                 self._observe_unopen(obs)
@@ -114,15 +138,15 @@ class Tracker:
             if not replay:
                 self._event(obs, call.call_id, "applied")
             if obs.source != "callback":
-                ctx.stats.recovered_by_poll += 1
+                deps.stats.recovered_by_poll += 1
             self.finish(call, obs, resolved_by=_RESOLVED_BY.get(obs.source, obs.source))
         elif obs.event == "answered":
             if not replay:
                 self._event(obs, call.call_id, "duplicate" if call.answered else "applied")
             if not call.answered:
                 call.answered = True
-                ctx.journal.mark_answered(call.call_id)
-                ctx.stats.answered_by_agent += 1
+                deps.journal.mark_answered(call.call_id)
+                deps.stats.answered_by_agent += 1
 
     def _decisive(self, call: OpenCall, obs: CallObservation) -> bool:
         """Can this terminal observation decide the call's outcome now?
@@ -161,19 +185,19 @@ class Tracker:
         if call.freed:
             return
         call.freed = True
-        ctx = self.ctx
-        ctx.slots.release()
-        if call.agent and ctx.agents is not None:
-            ctx.agents.release(call.agent)
-        ctx.wake_dialer.set()
+        deps = self.deps
+        deps.slots.release()
+        if call.agent and deps.agents is not None:
+            deps.agents.release(call.agent)
+        deps.wake_dialer.set()
 
     def _observe_unopen(self, obs: CallObservation) -> None:
-        ctx = self.ctx
-        row = ctx.journal.call_by_sid(obs.sid)
+        deps = self.deps
+        row = deps.journal.call_by_sid(obs.sid)
         if row is None:
             # Either early (its POST's answer is still on the way) or not ours.
             self._event(obs, None, "unmatched")
-            ctx.stats.callbacks_unmatched += 1
+            deps.stats.callbacks_unmatched += 1
             self._early.setdefault(obs.sid, []).append(obs)
             while len(self._early) > EARLY_KEEP:
                 self._early.popitem(last=False)
@@ -196,8 +220,8 @@ class Tracker:
             if not new_price:
                 return  # repeated poll answers are not worth a row each
             effect, payload = "priced", _price_payload(obs)  # a compact row, not the record
-        self.ctx.journal.record_event(
-            at=self.ctx.now(),
+        self.deps.journal.record_event(
+            at=self.deps.now(),
             sid=obs.sid,
             call_id=call_id,
             source=obs.source,
@@ -229,8 +253,8 @@ class Tracker:
             del self.unpriced[call_id]
             log.info("no price for call %s after %d sweeps: unknown", entry.sid, entry.tries)
             # Journaled, so that a later run does not ask for it again.
-            self.ctx.journal.record_event(
-                at=self.ctx.now(),
+            self.deps.journal.record_event(
+                at=self.deps.now(),
                 sid=entry.sid,
                 call_id=call_id,
                 source="bulk",
@@ -249,20 +273,20 @@ class Tracker:
         the answer is an anomaly, so the call is treated as if its answer were lost
         (reconciliation decides before the contact can be dialed again).
         """
-        ctx = self.ctx
+        deps = self.deps
         try:
-            ctx.journal.call_placed(call.call_id, obs.sid, obs.status, ctx.now())
+            deps.journal.call_placed(call.call_id, obs.sid, obs.status, deps.now())
         except SidTaken as exc:
             log.warning("connect answer for %s is an anomaly: %s", call.phone, exc)
             message = f"anomalous answer: {exc}"
-            ctx.journal.call_ambiguous(call.call_id, 200, message, ctx.now())
-            ctx.registry.mark_ambiguous(call)
-            ctx.stats.ambiguous += 1
-            ctx.note("sid_taken", message, call_id=call.call_id, sid=obs.sid, holder=exc.holder)
+            deps.journal.call_ambiguous(call.call_id, 200, message, deps.now())
+            deps.registry.mark_ambiguous(call)
+            deps.stats.ambiguous += 1
+            deps.note("sid_taken", message, call_id=call.call_id, sid=obs.sid, holder=exc.holder)
             self.changed.set()
             return
-        ctx.registry.set_sid(call, obs.sid, trio.current_time())
-        ctx.stats.calls_placed += 1
+        deps.registry.set_sid(call, obs.sid, trio.current_time())
+        deps.stats.calls_placed += 1
         self._replay_early(obs.sid)
         if obs.terminal:
             self.observe(obs)
@@ -270,12 +294,12 @@ class Tracker:
 
     def adopt(self, call: OpenCall, found: CallObservation) -> None:
         """Reconciliation found the call a lost answer created: track it as ours."""
-        ctx = self.ctx
-        ctx.journal.call_adopted(call.call_id, found.sid, ctx.now())
-        ctx.registry.set_sid(call, found.sid, trio.current_time())
-        ctx.stats.adopted += 1
-        ctx.stats.calls_placed += 1
-        ctx.note(
+        deps = self.deps
+        deps.journal.call_adopted(call.call_id, found.sid, deps.now())
+        deps.registry.set_sid(call, found.sid, trio.current_time())
+        deps.stats.adopted += 1
+        deps.stats.calls_placed += 1
+        deps.note(
             "adopted",
             f"found call {found.sid} for {call.phone} after a lost answer",
             call_id=call.call_id,
@@ -287,7 +311,7 @@ class Tracker:
     def _replay_early(self, sid: str) -> None:
         early = self._early.pop(sid, [])
         if early:
-            self.ctx.journal.mark_early_events(sid)
+            self.deps.journal.mark_early_events(sid)
         for obs in early:
             self.observe(obs, replay=True)
 
@@ -304,7 +328,7 @@ class Tracker:
             reason=found.reason,
             exotel_status=obs.status,
             resolved_by=resolved_by,
-            at=self.ctx.now(),
+            at=self.deps.now(),
             started_at=_epoch(obs.started_at),
             ended_at=_epoch(obs.ended_at) if complete else None,
             talk_time=obs.talk_time if complete else None,
@@ -312,7 +336,7 @@ class Tracker:
             record_complete=complete,
         )
         if resolved_by == "callback" and call.placed_trio is not None:
-            self.ctx.durations.learn(trio.current_time() - call.placed_trio)
+            self.deps.durations.learn(trio.current_time() - call.placed_trio)
         self._close(call, found, result)
         if found.outcome is Outcome.CONNECTED and not complete and call.sid:
             self.track_record(call.call_id, call.sid)
@@ -326,10 +350,10 @@ class Tracker:
             reason=why,
             exotel_status=None,
             resolved_by="give_up",
-            at=self.ctx.now(),
+            at=self.deps.now(),
         )
         self._close(call, Verdict(Outcome.UNKNOWN, why), result)
-        if api_version(self.ctx.loaded.campaign.api).priced_records:
+        if api_version(self.deps.campaign.api).priced_records:
             self._queue_ended(call)  # Exotel may still have a priced record of it
 
     def _queue_ended(self, call: OpenCall) -> None:
@@ -342,34 +366,34 @@ class Tracker:
         self.queue_price(call.call_id, call.sid, max(ended + PROCESSING, now))
 
     def _close(self, call: OpenCall, found: Verdict, result: CallResult) -> None:
-        ctx = self.ctx
-        contact = ctx.journal.contact(call.contact_id)
+        deps = self.deps
+        contact = deps.journal.contact(call.contact_id)
         decision = after_call(
             Tally(contact.attempts, contact.agent_failures),
             found.outcome,
-            ctx.loaded.campaign.retry,
-            ctx.clock.now(),
+            deps.campaign.retry,
+            deps.clock.now(),
         )
-        ctx.journal.finish_call(call.call_id, result, contact_update(contact.id, decision, found))
-        ctx.registry.remove(call)
+        deps.journal.finish_call(call.call_id, result, contact_update(contact.id, decision, found))
+        deps.registry.remove(call)
         missed = found.outcome is Outcome.AGENT_UNANSWERED
         if not call.freed:
-            ctx.slots.release()
-            if call.agent and ctx.agents is not None:
-                ctx.agents.release(call.agent, missed=missed)
-        elif missed and call.agent and ctx.agents is not None:
-            ctx.agents.rest(call.agent)  # given back when the call ended; rest them now
-        ctx.stats.calls_finished[found.outcome.value] += 1
+            deps.slots.release()
+            if call.agent and deps.agents is not None:
+                deps.agents.release(call.agent, missed=missed)
+        elif missed and call.agent and deps.agents is not None:
+            deps.agents.rest(call.agent)  # given back when the call ended; rest them now
+        deps.stats.calls_finished[found.outcome.value] += 1
         if decision.final is not None:
-            ctx.stats.outcomes[decision.final.value] += 1
+            deps.stats.outcomes[decision.final.value] += 1
         else:
-            ctx.stats.retries_scheduled += 1
-        ctx.wake_dialer.set()
+            deps.stats.retries_scheduled += 1
+        deps.wake_dialer.set()
         self.changed.set()
-        ctx.call_finished(found.outcome)
+        deps.call_finished(found.outcome)
 
     def _complete_record(self, call_id: int, obs: CallObservation) -> None:
-        self.ctx.journal.complete_record(
+        self.deps.journal.complete_record(
             call_id,
             talk_time=obs.talk_time,
             recording_url=obs.recording_url,
@@ -386,14 +410,14 @@ class Tracker:
         """On resume: queue the v1 calls an earlier run closed without a journaled price
         (stopped before its last sweep), closed within ``PRICE_RESUME``. One pass over the
         journal's recent events."""
-        ctx = self.ctx
-        if not api_version(ctx.loaded.campaign.api).priced_records:
+        deps = self.deps
+        if not api_version(deps.campaign.api).priced_records:
             return 0
-        since = ctx.now() - PRICE_RESUME
+        since = deps.now() - PRICE_RESUME
         now = trio.current_time()
-        rows = ctx.journal.conn.execute(_UNPRICED, (since, since)).fetchall()
+        rows = deps.journal.conn.execute(_UNPRICED, (since, since)).fetchall()
         for call_id, sid, resolved_at in rows:
-            ended = ctx.clock.trio_at_epoch(float(resolved_at))
+            ended = deps.clock.trio_at_epoch(float(resolved_at))
             self.queue_price(int(call_id), str(sid), max(ended + PROCESSING, now))
         return len(rows)
 
