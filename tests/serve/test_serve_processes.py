@@ -133,7 +133,10 @@ def serve_args(folder: Path, port: int) -> list[str]:
     )  # fmt: skip
 
 
-def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def start(sim: ExternalSim, folder: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    """A serve of ``folder`` against ``sim`` (its status page on), logging to ``log``."""
+    env = {**os.environ, **sim.env(), "CAMPAIGNER_STATUS_TOKEN": STATUS}
+    args = serve_args(folder, port)
     with log.open("wb") as out:
         return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=out)
 
@@ -197,16 +200,14 @@ def test_serve_two_campaigns_kill_9_restart_and_sigterm(tmp_path: Path) -> None:
         )
     port = free_port()
     with external_sim(scenario, time_scale=40) as sim:
-        env = {**os.environ, **sim.env(), "CAMPAIGNER_STATUS_TOKEN": STATUS}
-        args = serve_args(folder, port)
         log = tmp_path / "serve-1.log"
-        serve = start(args, env, log)
+        serve = start(sim, folder, port, log)
         try:
             wait_for(log, b"serving 2 campaign files", serve)
             time.sleep(rng.uniform(1.0, 3.0))  # kill it at a random instant of its work
             kill(serve)
             log = tmp_path / "serve-2.log"
-            serve = start(args, env, log)
+            serve = start(sim, folder, port, log)
             wait_for(log, b"serving 2 campaign files", serve)
             assert b"resuming from the journal" in log.read_bytes()
             seen = until_done(port, 2)
@@ -251,10 +252,8 @@ def test_serve_three_campaigns_change_invalid_change_pause_kill_9_restart(
         (folder / f"{name}.yaml").write_text(texts[name])
     port = free_port()
     with external_sim(scenario, time_scale=40) as sim:
-        env = {**os.environ, **sim.env(), "CAMPAIGNER_STATUS_TOKEN": STATUS}
-        args = serve_args(folder, port)
         log = tmp_path / "serve-1.log"
-        serve = start(args, env, log)
+        serve = start(sim, folder, port, log)
         try:
             wait_for(log, b"serving 3 campaign files", serve)
             time.sleep(1.0)
@@ -271,7 +270,7 @@ def test_serve_three_campaigns_change_invalid_change_pause_kill_9_restart(
             time.sleep(rng.uniform(0.5, 2.5))
             kill(serve)
             log = tmp_path / "serve-2.log"
-            serve = start(args, env, log)
+            serve = start(sim, folder, port, log)
             wait_for(log, b"serving 3 campaign files", serve)
             assert b"resuming from the journal" in log.read_bytes()
             assert campaign_entry(port, "gamma")["state"] == "paused"  # the file says so
