@@ -305,7 +305,7 @@ class CallbackGuard:
         if cached is not None:
             self._specs.move_to_end(key)
             return cached
-        request = _call_request(self.ctx.journal, key)
+        request = self.ctx.journal.call_request(key)
         keys = ("first_leg", "second_leg", "caller_id")
         numbers = known + [str(request.get(k) or "") for k in keys]
         custom = request.get("custom_field")
@@ -354,16 +354,6 @@ class CallbackGuard:
                 continue
             self.confirmed += 1
             self._observe(found)
-
-
-def _call_request(journal: Journal, call_id: int) -> dict[str, object]:
-    """The compiled request journaled for a call (what was sent: numbers, CustomField)."""
-    row = journal.conn.execute("SELECT request FROM calls WHERE id = ?", (call_id,)).fetchone()
-    try:
-        request = json.loads(row[0]) if row is not None else {}
-    except ValueError:
-        return {}
-    return request if isinstance(request, dict) else {}
 
 
 @dataclass(frozen=True, slots=True)

@@ -468,6 +468,16 @@ class Journal:
         row = self.conn.execute("SELECT * FROM calls WHERE sid = ?", (sid,)).fetchone()
         return None if row is None else _call(row)
 
+    def call_request(self, call_id: int) -> dict[str, object]:
+        """The compiled request journaled for a call (what was sent: numbers, CustomField);
+        empty when the call is unknown or its request unreadable."""
+        row = self.conn.execute("SELECT request FROM calls WHERE id = ?", (call_id,)).fetchone()
+        try:
+            request = json.loads(row[0]) if row is not None else {}
+        except ValueError:
+            return {}
+        return request if isinstance(request, dict) else {}
+
     def known_sids(self, sids: Iterable[str]) -> set[str]:
         wanted = list(sids)
         if not wanted:
