@@ -21,6 +21,19 @@ REPO = Path(__file__).resolve().parents[1]
 _FORBIDDEN_HOST_SUFFIX = "exotel.com"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_runner_locks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Runner locks of module- and session-scoped fixtures (set up before any test's own
+    directory exists) stay in this session too: never the user's, nor another suite's."""
+    saved = os.environ.get("CAMPAIGNER_LOCK_DIR")
+    os.environ["CAMPAIGNER_LOCK_DIR"] = str(tmp_path_factory.mktemp("runner-locks"))
+    yield
+    if saved is None:
+        os.environ.pop("CAMPAIGNER_LOCK_DIR", None)
+    else:
+        os.environ["CAMPAIGNER_LOCK_DIR"] = saved
+
+
 @pytest.fixture(autouse=True)
 def _hermetic(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in list(os.environ):
